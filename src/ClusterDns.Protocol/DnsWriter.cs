@@ -1,0 +1,179 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace ClusterDns.Protocol;
+
+/// <summary>Offsets of names already written, for compression. Inline storage: no allocation.</summary>
+[InlineArray(Capacity)]
+internal struct CompressionOffsets
+{
+    public const int Capacity = 96;
+    private ushort _element;
+}
+
+/// <summary>
+/// Writes a DNS message into a span with an explicit offset. Try-methods return false when the buffer is
+/// full, so a caller can stop at a record boundary (truncation). Names are compressed against names
+/// written earlier in the same message (RFC 1035 §4.1.4), compared case-insensitively.
+/// </summary>
+public ref struct DnsWriter
+{
+    private readonly Span<byte> _buffer;
+    private CompressionOffsets _offsets;
+    private int _offsetCount;
+
+    public DnsWriter(Span<byte> buffer)
+    {
+        _buffer = buffer;
+        Position = 0;
+    }
+
+    public int Position { get; set; }
+
+    public readonly Span<byte> Buffer => _buffer;
+
+    public readonly ReadOnlySpan<byte> Written => _buffer[..Position];
+
+    public bool Compress { get; set; } = true;
+
+    public bool TryWriteUInt8(byte value)
+    {
+        if (Position >= _buffer.Length)
+        {
+            return false;
+        }
+        _buffer[Position++] = value;
+        return true;
+    }
+
+    public bool TryWriteUInt16(ushort value)
+    {
+        if (Position + 2 > _buffer.Length)
+        {
+            return false;
+        }
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer[Position..], value);
+        Position += 2;
+        return true;
+    }
+
+    public bool TryWriteUInt32(uint value)
+    {
+        if (Position + 4 > _buffer.Length)
+        {
+            return false;
+        }
+        BinaryPrimitives.WriteUInt32BigEndian(_buffer[Position..], value);
+        Position += 4;
+        return true;
+    }
+
+    public bool TryWriteBytes(scoped ReadOnlySpan<byte> bytes)
+    {
+        if (Position + bytes.Length > _buffer.Length)
+        {
+            return false;
+        }
+        bytes.CopyTo(_buffer[Position..]);
+        Position += bytes.Length;
+        return true;
+    }
+
+    public bool TryWriteName(DnsName name, bool compress = true) => TryWriteName(name.Wire, compress);
+
+    /// <summary>Writes an uncompressed wire-form name, replacing its longest already-written suffix by a pointer.</summary>
+    public bool TryWriteName(scoped ReadOnlySpan<byte> wire, bool compress = true)
+    {
+        compress &= Compress;
+        var start = Position;
+        var offset = 0;
+        while (wire[offset] != 0)
+        {
+            if (compress)
+            {
+                var pointer = FindSuffix(wire[offset..]);
+                if (pointer >= 0)
+                {
+                    if (!TryWriteUInt16((ushort)(0xC000 | pointer)))
+                    {
+                        Position = start;
+                        return false;
+                    }
+                    return true;
+                }
+            }
+            var labelLength = wire[offset] + 1;
+            if (Position + labelLength > _buffer.Length)
+            {
+                Position = start;
+                return false;
+            }
+            if (Position <= 0x3FFF && _offsetCount < CompressionOffsets.Capacity)
+            {
+                _offsets[_offsetCount++] = (ushort)Position;
+            }
+            wire.Slice(offset, labelLength).CopyTo(_buffer[Position..]);
+            Position += labelLength;
+            offset += labelLength;
+        }
+        if (!TryWriteUInt8(0))
+        {
+            Position = start;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Offset of a written name equal to <paramref name="suffix"/>, or -1.</summary>
+    private readonly int FindSuffix(scoped ReadOnlySpan<byte> suffix)
+    {
+        for (var i = 0; i < _offsetCount; i++)
+        {
+            if (NameAtEquals(_offsets[i], suffix))
+            {
+                return _offsets[i];
+            }
+        }
+        return -1;
+    }
+
+    private readonly bool NameAtEquals(int position, scoped ReadOnlySpan<byte> name)
+    {
+        var n = 0;
+        for (var hops = 0; hops < 128; hops++)
+        {
+            var octet = _buffer[position];
+            if ((octet & 0xC0) == 0xC0)
+            {
+                position = BinaryPrimitives.ReadUInt16BigEndian(_buffer[position..]) & 0x3FFF;
+                continue;
+            }
+            if (octet != name[n])
+            {
+                return false;
+            }
+            if (octet == 0)
+            {
+                return true;
+            }
+            if (!DnsNameSpan.EqualsIgnoreCase(_buffer.Slice(position + 1, octet), name.Slice(n + 1, octet)))
+            {
+                return false;
+            }
+            position += octet + 1;
+            n += octet + 1;
+        }
+        return false;
+    }
+
+    /// <summary>Reserves a 16-bit length field; returns its offset for <see cref="PatchLength"/>.</summary>
+    public bool TryReserveLength(out int lengthOffset)
+    {
+        lengthOffset = Position;
+        return TryWriteUInt16(0);
+    }
+
+    /// <summary>Writes the number of octets since the reserved field into it.</summary>
+    public readonly void PatchLength(int lengthOffset) =>
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer[lengthOffset..], (ushort)(Position - lengthOffset - 2));
+}
