@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Sockets;
+using ClusterDns.Protocol;
+
+namespace ClusterDns.Server;
+
+public enum DnsTransport : byte
+{
+    Udp,
+    Tcp,
+}
+
+/// <summary>
+/// One query in flight: the facts CoreDNS's <c>request.Request</c> computes once (name, type, class, DO, EDNS size,
+/// transport, client) plus the reply being written. Instances are reused by the socket loops, so plugins must not
+/// keep a reference after their <c>ServeAsync</c> completed. Lazily-built objects (name text, parsed message,
+/// endpoints) are the slow path for plugins that need them; the hot path reads the spans.
+/// </summary>
+public sealed class DnsRequest
+{
+    public const int MaxMessageSize = ushort.MaxValue;
+
+    private readonly byte[] _query = new byte[MaxMessageSize];
+    private readonly byte[] _name = new byte[DnsName.MaxWireLength];
+    private readonly byte[] _lowerName = new byte[DnsName.MaxWireLength];
+    private DnsQueryInfo _info;
+    private string? _nameText;
+    private DnsName? _questionName;
+    private DnsMessage? _message;
+    private IPEndPoint? _remote;
+    private Dictionary<string, object>? _items;
+
+    public DnsRequest(AddressFamily family = AddressFamily.InterNetworkV6)
+    {
+        Response = new DnsResponseWriter(this);
+        RemoteAddress = new SocketAddress(family);
+    }
+
+    /// <summary>The raw query buffer (sockets receive into it).</summary>
+    internal byte[] QueryBuffer => _query;
+
+    public int QueryLength { get; private set; }
+
+    public ReadOnlySpan<byte> Query => _query.AsSpan(0, QueryLength);
+
+    public ref readonly DnsQueryInfo Info => ref _info;
+
+    public ushort Id => _info.Header.Id;
+
+    public DnsType Type => _info.Type;
+
+    public DnsClass Class => _info.Class;
+
+    /// <summary>The question name in wire form as the client wrote it (case preserved).</summary>
+    public ReadOnlySpan<byte> NameWire => _name.AsSpan(0, _info.NameLength);
+
+    /// <summary>The question name in wire form, lower-cased (for matching).</summary>
+    public ReadOnlySpan<byte> LowerNameWire => _lowerName.AsSpan(0, _info.NameLength);
+
+    public bool HasEdns => _info.HasOpt;
+
+    public bool DnssecOk => _info.DnssecOk;
+
+    public bool CheckingDisabled => _info.Header.CheckingDisabled;
+
+    public DnsTransport Transport { get; private set; }
+
+    /// <summary>The client's advertised UDP size: 512 without EDNS (or below 512).</summary>
+    public int UdpSize => _info.HasOpt ? Math.Max(512, (int)_info.UdpPayloadSize) : 512;
+
+    /// <summary>The largest reply the client accepts: 64 KiB over TCP.</summary>
+    public int MaxResponseSize => Transport == DnsTransport.Tcp ? MaxMessageSize : UdpSize;
+
+    /// <summary>The client's socket address as received (no allocation).</summary>
+    public SocketAddress RemoteAddress { get; }
+
+    /// <summary>The client endpoint, with IPv4-mapped IPv6 addresses (dual-mode sockets) shown as IPv4.</summary>
+    public IPEndPoint RemoteEndPoint => _remote ??= MapEndPoint(RemoteAddress);
+
+    private static IPEndPoint MapEndPoint(SocketAddress address)
+    {
+        var endPoint = (IPEndPoint)new IPEndPoint(IPAddress.IPv6Any, 0).Create(address);
+        return endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+    }
+
+    public IPEndPoint? LocalEndPoint { get; internal set; }
+
+    /// <summary>The listener this came in on, as CoreDNS labels it: <c>dns://:53</c>.</summary>
+    public string Server { get; internal set; } = string.Empty;
+
+    /// <summary>The matched server block zone (longest of the block's zones containing the name).</summary>
+    public string Zone { get; internal set; } = ".";
+
+    public DnsResponseWriter Response { get; }
+
+    /// <summary>Lower-cased FQDN text of the question (allocates once per query when used).</summary>
+    public string Name => _nameText ??= DnsNameSpan.ToText(LowerNameWire);
+
+    /// <summary>The question name as a <see cref="DnsName"/>, original case.</summary>
+    public DnsName QuestionName => _questionName ??= DnsName.FromValidatedWire(NameWire);
+
+    /// <summary>The whole query as objects (slow path).</summary>
+    public DnsMessage Message => _message ??= DnsMessage.Parse(Query);
+
+    /// <summary>Per-query values plugins hand to each other (metadata, autopath...). Allocated on first use.</summary>
+    public IDictionary<string, object> Items => _items ??= new Dictionary<string, object>(StringComparer.Ordinal);
+
+    /// <summary>Replaces the question (rewrite, autopath, loop probes): re-parses the new query bytes.</summary>
+    public QueryDisposition Load(ReadOnlySpan<byte> query, DnsTransport transport)
+    {
+        query.CopyTo(_query);
+        return Prepare(query.Length, transport);
+    }
+
+    /// <summary>Parses the first <paramref name="length"/> octets of <see cref="QueryBuffer"/>.</summary>
+    internal QueryDisposition Prepare(int length, DnsTransport transport)
+    {
+        QueryLength = length;
+        Transport = transport;
+        _nameText = null;
+        _questionName = null;
+        _message = null;
+        _remote = null;
+        _items?.Clear();
+        Zone = ".";
+        Response.Reset();
+        var disposition = DnsQueryParser.Parse(Query, _name, out _info);
+        if (disposition == QueryDisposition.Query)
+        {
+            _name.AsSpan(0, _info.NameLength).CopyTo(_lowerName);
+            DnsNameSpan.ToLower(_lowerName.AsSpan(0, _info.NameLength));
+        }
+        return disposition;
+    }
+
+    /// <summary>Sets the client endpoint for in-memory use (tests, internal sub-queries).</summary>
+    internal void SetRemote(IPEndPoint endPoint)
+    {
+        var address = endPoint.Serialize();
+        RemoteAddress.Size = address.Size;
+        address.Buffer.Span.CopyTo(RemoteAddress.Buffer.Span);
+        _remote = endPoint;
+    }
+
+    internal void InvalidateRemote() => _remote = null;
+
+    /// <summary>A reply skeleton (id, opcode, RD, CD, question, echoed OPT) as objects, for plugins that build answers.</summary>
+    public DnsMessage CreateReply(DnsRcode rcode = DnsRcode.NoError, bool authoritative = true)
+    {
+        var reply = new DnsMessage();
+        reply.Header.Id = Id;
+        reply.Header.IsResponse = true;
+        reply.Header.Opcode = _info.Header.Opcode;
+        reply.Header.RecursionDesired = _info.Header.RecursionDesired;
+        reply.Header.CheckingDisabled = _info.Header.CheckingDisabled;
+        reply.Header.Authoritative = authoritative;
+        reply.Rcode = rcode;
+        reply.Questions.Add(new DnsQuestion(QuestionName, Type, Class));
+        if (HasEdns)
+        {
+            reply.Additionals.Add(OptRecord.Create(Math.Max(_info.UdpPayloadSize, (ushort)512), DnssecOk));
+        }
+        return reply;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using ClusterDns.Protocol;
+
+namespace ClusterDns.Server;
+
+/// <summary>
+/// The reply of one request, held as wire bytes in a buffer owned by the request. Plugins write either a
+/// <see cref="DnsMessage"/> (encoded here, truncated to the client's limit with TC set — CoreDNS's "scrub"),
+/// or raw bytes they prepared (the precomputed-answer fast path). Outer plugins (log, metrics, cache,
+/// loadbalance) inspect or adjust the written reply after the inner chain returns; the socket sends it last.
+/// </summary>
+public sealed class DnsResponseWriter
+{
+    private readonly DnsRequest _request;
+    private readonly byte[] _buffer = new byte[DnsRequest.MaxMessageSize];
+
+    internal DnsResponseWriter(DnsRequest request) => _request = request;
+
+    public bool Written { get; private set; }
+
+    public int Length { get; private set; }
+
+    public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, Length);
+
+    /// <summary>Name of the plugin that wrote the reply (metrics' <c>plugin</c> label); empty when the server did.</summary>
+    public string Plugin { get; private set; } = string.Empty;
+
+    /// <summary>The rcode of the written reply (header bits only; extended rcodes are not used by answers).</summary>
+    public DnsRcode Rcode => Length >= DnsHeader.Size ? (DnsRcode)(_buffer[3] & 0xF) : DnsRcode.NoError;
+
+    public ushort Flags => Length >= DnsHeader.Size ? BinaryPrimitives.ReadUInt16BigEndian(_buffer.AsSpan(2)) : (ushort)0;
+
+    internal void Reset()
+    {
+        Written = false;
+        Length = 0;
+        Plugin = string.Empty;
+    }
+
+    /// <summary>Encodes <paramref name="message"/> within the client's size limit.</summary>
+    public void Write(DnsMessage message, string plugin)
+    {
+        var length = message.Write(_buffer, _request.MaxResponseSize);
+        if (length < 0)
+        {
+            // Not even the question fits (cannot happen for a query we parsed): answer SERVFAIL bare.
+            length = DnsQueryParser.WriteErrorReply(_request.Query, _request.Info, DnsRcode.ServFail, _buffer, includeQuestion: false);
+        }
+        Commit(length, plugin);
+    }
+
+    /// <summary>Space for a raw reply; call <see cref="Commit"/> with the length written.</summary>
+    public Span<byte> GetBuffer() => _buffer;
+
+    public void Commit(int length, string plugin)
+    {
+        Length = length;
+        Written = true;
+        Plugin = plugin;
+    }
+
+    /// <summary>Writes a bare reply with <paramref name="rcode"/> (the server's reply for unwritten SERVFAIL/REFUSED/...).</summary>
+    public void WriteError(DnsRcode rcode, string plugin = "")
+    {
+        var length = DnsQueryParser.WriteErrorReply(_request.Query, _request.Info, rcode, _buffer);
+        Commit(length, plugin);
+    }
+
+    /// <summary>The written reply as objects, for plugins that modify it (slow path).</summary>
+    public DnsMessage ReadMessage() => DnsMessage.Parse(Bytes);
+
+    /// <summary>Patches the id in place (answers served from a cache or precompiled bytes).</summary>
+    public void PatchId(ushort id) => BinaryPrimitives.WriteUInt16BigEndian(_buffer, id);
+}

@@ -1,0 +1,22 @@
+namespace ClusterDns.Server;
+
+/// <summary>Socket settings for every listener, in one place (Kestrel-style). Defaults follow CoreDNS.</summary>
+public sealed record ListenerOptions
+{
+    /// <summary>SO_REUSEPORT UDP sockets per address on Linux (one receive thread each). 0 = one per core.</summary>
+    public int UdpSockets { get; init; }
+
+    /// <summary>TCP connections closed after this long without a query (CoreDNS: 10 s idle).</summary>
+    public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A started TCP frame must arrive completely within this time (CoreDNS: 3 s read).</summary>
+    public TimeSpan TcpReadTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Most concurrent TCP connections per listener; new ones are closed at once beyond it.</summary>
+    public int MaxTcpConnections { get; init; } = 1024;
+
+    /// <summary>Most queries of one TCP connection being answered at the same time.</summary>
+    public int MaxTcpPipelined { get; init; } = 64;
+
+    public int EffectiveUdpSockets => UdpSockets > 0 ? UdpSockets : OperatingSystem.IsLinux() ? Environment.ProcessorCount : 1;
+}

@@ -1,0 +1,190 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterDns.Server;
+
+/// <summary>
+/// DNS over TCP (RFC 7766) on one address: 2-octet length framing, several queries per connection answered
+/// as they complete (pipelining), an idle timeout, a per-frame read timeout and a connection cap.
+/// </summary>
+internal sealed partial class DnsTcpListener : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly Func<ListenerRoutes> _routes;
+    private readonly ListenerOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Socket, byte> _connections = new();
+    private readonly ConcurrentQueue<DnsRequest> _pool = new();
+    private Task? _acceptLoop;
+
+    public DnsTcpListener(IPAddress? bindAddress, int port, ListenerOptions options, Func<ListenerRoutes> routes, ILogger logger)
+    {
+        _socket = SocketFactory.CreateTcp(bindAddress, port);
+        _routes = routes;
+        _options = options;
+        _logger = logger;
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            if (_connections.Count >= _options.MaxTcpConnections)
+            {
+                client.Dispose();
+                continue;
+            }
+            client.NoDelay = true;
+            _connections[client] = 0;
+            _ = ServeConnectionAsync(client);
+        }
+    }
+
+    private async Task ServeConnectionAsync(Socket client)
+    {
+        using var sendLock = new SemaphoreSlim(1, 1);
+        using var inFlight = new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined);
+        var lengthPrefix = new byte[2];
+        var remote = (IPEndPoint)client.RemoteEndPoint!;
+        var local = (IPEndPoint)client.LocalEndPoint!;
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                // Idle: wait for the first octet of the next frame up to the idle timeout.
+                if (!await ReadExactlyAsync(client, lengthPrefix, _options.TcpIdleTimeout).ConfigureAwait(false))
+                {
+                    return;
+                }
+                var length = BinaryPrimitives.ReadUInt16BigEndian(lengthPrefix);
+                if (length == 0)
+                {
+                    return;
+                }
+                await inFlight.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                var request = _pool.TryDequeue(out var pooled) ? pooled : new DnsRequest(client.AddressFamily);
+                if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), _options.TcpReadTimeout).ConfigureAwait(false))
+                {
+                    _pool.Enqueue(request);
+                    return;
+                }
+                request.SetRemote(remote);
+                request.LocalEndPoint = local;
+                var disposition = request.Prepare(length, DnsTransport.Tcp);
+                _ = AnswerAsync(client, request, disposition, sendLock, inFlight);
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+        }
+        finally
+        {
+            _connections.TryRemove(client, out _);
+            // Let in-flight answers finish writing before closing.
+            for (var i = 0; i < _options.MaxTcpPipelined; i++)
+            {
+                if (!await inFlight.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            client.Dispose();
+        }
+    }
+
+    private async Task AnswerAsync(Socket client, DnsRequest request, Protocol.QueryDisposition disposition, SemaphoreSlim sendLock, SemaphoreSlim inFlight)
+    {
+        try
+        {
+            await QueryProcessor.ProcessAsync(request, disposition, _routes(), _logger, _stopping.Token).ConfigureAwait(false);
+            if (request.Response.Written)
+            {
+                var reply = request.Response;
+                var frame = new byte[reply.Length + 2];
+                BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)reply.Length);
+                reply.Bytes.CopyTo(frame.AsSpan(2));
+                await sendLock.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    await client.SendAsync(frame, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    sendLock.Release();
+                }
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        catch (Exception exception)
+        {
+            LogUnexpected(_logger, exception);
+        }
+        finally
+        {
+            _pool.Enqueue(request);
+            inFlight.Release();
+        }
+    }
+
+    private async ValueTask<bool> ReadExactlyAsync(Socket client, Memory<byte> buffer, TimeSpan timeout)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timer.CancelAfter(timeout);
+        var read = 0;
+        try
+        {
+            while (read < buffer.Length)
+            {
+                var count = await client.ReceiveAsync(buffer[read..], SocketFlags.None, timer.Token).ConfigureAwait(false);
+                if (count == 0)
+                {
+                    return false;
+                }
+                read += count;
+            }
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _socket.Dispose();
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Dispose();
+        }
+        _acceptLoop?.Wait(TimeSpan.FromSeconds(2));
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering a TCP query")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception);
+}
