@@ -1,0 +1,87 @@
+using ClusterDns.Corefile;
+using ClusterDns.Protocol;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterDns.Server;
+
+/// <summary>What a plugin's setup sees: its directive's tokens, its server block, and the hooks to register side effects.</summary>
+public sealed class PluginSetupContext
+{
+    internal PluginSetupContext(Dispenser dispenser, ServerBlock block, IReadOnlyList<string> zones, ServiceHub services,
+        ConfigCollector collector, string listenerAddress, InternalResolver resolver, string corefileDirectory)
+    {
+        Dispenser = dispenser;
+        Block = block;
+        Zones = zones;
+        Services = services;
+        Collector = collector;
+        ListenerAddress = listenerAddress;
+        Resolver = resolver;
+        CorefileDirectory = corefileDirectory;
+    }
+
+    public Dispenser Dispenser { get; }
+
+    public ServerBlock Block { get; }
+
+    /// <summary>The block's zones, lower-case FQDN (CIDR keys already expanded).</summary>
+    public IReadOnlyList<string> Zones { get; }
+
+    public ServiceHub Services { get; }
+
+    public ILoggerFactory LoggerFactory => Services.LoggerFactory;
+
+    /// <summary>The block's listener label, e.g. <c>dns://:53</c>.</summary>
+    public string ListenerAddress { get; }
+
+    /// <summary>Resolves through this block's listener (the whole server, as CoreDNS's upstream does).</summary>
+    public InternalResolver Resolver { get; }
+
+    /// <summary>Directory of the Corefile, for relative file paths.</summary>
+    public string CorefileDirectory { get; }
+
+    internal ConfigCollector Collector { get; }
+
+    public void AddHttpRoute(string address, string path, RequestDelegate handler) => Collector.AddHttpRoute(address, path, handler);
+
+    public void AddLifecycle(IPluginLifecycle lifecycle) => Collector.Lifecycles.Add(lifecycle);
+
+    public void AddReadiness(IReadinessReporter reporter) => Collector.Readiness.Add(reporter);
+
+    /// <summary>Runs on final shutdown (SIGTERM/SIGINT), before the listeners close (health's lameduck).</summary>
+    public void OnShutdown(Func<Task> hook) => Collector.ShutdownHooks.Add(hook);
+
+    /// <summary>Lets non-IN classes through on this block's listener (chaos, forward).</summary>
+    public void AllowAnyClass() => Collector.AnyClassListeners.Add(ListenerAddress);
+
+    /// <summary>A path relative to the Corefile's directory, or the path itself when absolute.</summary>
+    public string ResolvePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(CorefileDirectory, path));
+}
+
+/// <summary>A directive ClusterDns implements: its setup returns the handlers to chain (none for setup-only plugins,
+/// one per occurrence for multi-instance plugins).</summary>
+public sealed record PluginDescriptor(string Name, Func<PluginSetupContext, IReadOnlyList<DnsPlugin>> Setup, bool OncePerBlock = true);
+
+/// <summary>Side effects gathered while building one configuration; applied only if the whole build succeeds.</summary>
+internal sealed class ConfigCollector
+{
+    public Dictionary<string, Dictionary<string, RequestDelegate>> HttpRoutes { get; } = new(StringComparer.Ordinal);
+
+    public List<IPluginLifecycle> Lifecycles { get; } = [];
+
+    public List<IReadinessReporter> Readiness { get; } = [];
+
+    public List<Func<Task>> ShutdownHooks { get; } = [];
+
+    public HashSet<string> AnyClassListeners { get; } = new(StringComparer.Ordinal);
+
+    public void AddHttpRoute(string address, string path, RequestDelegate handler)
+    {
+        if (!HttpRoutes.TryGetValue(address, out var routes))
+        {
+            HttpRoutes[address] = routes = new Dictionary<string, RequestDelegate>(StringComparer.Ordinal);
+        }
+        routes.TryAdd(path, handler);
+    }
+}

@@ -1,0 +1,38 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+
+namespace ClusterDns.Server;
+
+/// <summary>One DNS listener: UDP and TCP on the same address, and the zone table of the blocks on it.</summary>
+public sealed record ListenerSpec(string Address, IPAddress? BindAddress, int Port, ListenerRoutes Routes);
+
+/// <summary>A complete, validated configuration: what the host swaps in atomically on start and reload.</summary>
+public sealed class ServerConfig
+{
+    internal ServerConfig(IReadOnlyList<ListenerSpec> listeners, IReadOnlyList<ServerBlockRuntime> blocks, ConfigCollector collector, string hash)
+    {
+        Listeners = listeners;
+        Blocks = blocks;
+        Lifecycles = collector.Lifecycles;
+        Readiness = collector.Readiness;
+        ShutdownHooks = collector.ShutdownHooks;
+        HttpRoutes = collector.HttpRoutes.ToDictionary(
+            pair => pair.Key, pair => (IReadOnlyDictionary<string, RequestDelegate>)pair.Value, StringComparer.Ordinal);
+        Hash = hash;
+    }
+
+    public IReadOnlyList<ListenerSpec> Listeners { get; }
+
+    public IReadOnlyList<ServerBlockRuntime> Blocks { get; }
+
+    public IReadOnlyList<IPluginLifecycle> Lifecycles { get; }
+
+    public IReadOnlyList<IReadinessReporter> Readiness { get; }
+
+    public IReadOnlyList<Func<Task>> ShutdownHooks { get; }
+
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, RequestDelegate>> HttpRoutes { get; }
+
+    /// <summary>SHA-512 of the Corefile and its imports (hex), as reload logs and compares it.</summary>
+    public string Hash { get; }
+}
