@@ -17,6 +17,9 @@ public sealed record AppOptions
     public bool Quiet { get; init; }
     public string? PidFile { get; init; }
     public string WorkingDirectory { get; init; } = Environment.CurrentDirectory;
+
+    /// <summary>The plugins this server knows; tests add their own (under a plugin.cfg name) to probe the server core.</summary>
+    public IReadOnlyDictionary<string, PluginDescriptor> Plugins { get; init; } = BuiltinPlugins.All;
 }
 
 /// <summary>
@@ -41,7 +44,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("clusterdns");
         _reloadLogger = loggerFactory.CreateLogger("plugin/reload");
         _host = new DnsServerHost(Services);
-        _builder = new ConfigBuilder(BuiltinPlugins.All, PluginOrder.Default, Services, _host.ResolverFor);
+        _builder = new ConfigBuilder(options.Plugins, PluginOrder.Default, Services, _host.ResolverFor);
     }
 
     public ServiceHub Services { get; }

@@ -51,7 +51,8 @@ public sealed class TestDnsServer : IAsyncDisposable
     public string Log => _log.Text;
 
     /// <summary>Writes the Corefile (and extra files) to a fresh temp directory and starts the server.</summary>
-    public static async Task<TestDnsServer> StartAsync(string corefile, IReadOnlyDictionary<string, string>? files = null)
+    public static async Task<TestDnsServer> StartAsync(string corefile, IReadOnlyDictionary<string, string>? files = null,
+        IReadOnlyDictionary<string, ClusterDns.Server.PluginDescriptor>? plugins = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "clusterdns-test-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
@@ -68,7 +69,13 @@ public sealed class TestDnsServer : IAsyncDisposable
         var log = new StringWriterLog();
         var provider = new CoreDnsLoggerProvider(log);
         var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddProvider(provider));
-        var app = new ClusterDnsApp(new AppOptions { Conf = Path.Combine(directory, "Corefile"), Quiet = true, WorkingDirectory = directory }, loggerFactory);
+        var app = new ClusterDnsApp(new AppOptions
+        {
+            Conf = Path.Combine(directory, "Corefile"),
+            Quiet = true,
+            WorkingDirectory = directory,
+            Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
+        }, loggerFactory);
         try
         {
             await app.StartAsync();
