@@ -27,8 +27,8 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Assert.Equal(new ServiceInfo("default", "ext", ServiceKind.ExternalName, [], "example.com", [ServicePortInfo.Sentinel]),
             s.GetService("default", "ext"));
         Assert.Equal(
-            [new ServicePortInfo("dns", "UDP", 53), new ServicePortInfo("dns-tcp", "TCP", 53), new ServicePortInfo("metrics", "TCP", 9153)],
-            s.GetService("kube-system", "kube-dns")!.Ports);
+            new[] { new ServicePortInfo("dns", "UDP", 53), new ServicePortInfo("dns-tcp", "TCP", 53), new ServicePortInfo("metrics", "TCP", 9153) },
+            s.GetService("kube-system", "kube-dns")!.Ports.ToArray());
         Assert.Equal(7, s.ServiceCount);
 
         var db = Assert.Single(s.GetSlices("default", "db"));
@@ -39,7 +39,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
             new EndpointInfo(["10.244.3.12"], "db-2", "db-2", "worker-3", true, "zone-c"),
         ], new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero)), db);
         var empty = Assert.Single(s.GetSlices("default", "empty"));
-        Assert.Equal([ServicePortInfo.Sentinel], empty.Ports);
+        Assert.Equal(new[] { ServicePortInfo.Sentinel }, empty.Ports.ToArray());
         Assert.Empty(empty.Endpoints);
         Assert.Equal(2, s.GetSlices("default", "web").Count);
         Assert.Equal(new EndpointInfo(["172.18.0.2"], null, null, null, true, null),
@@ -78,7 +78,8 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
 
         await ConvergesAsync(source);
         var s = source.Current;
-        Assert.Equal([new ServicePortInfo("http", "TCP", 80), new ServicePortInfo("grpc", "TCP", 9090)], s.GetService("default", "api")!.Ports);
+        Assert.Equal(new[] { new ServicePortInfo("http", "TCP", 80), new ServicePortInfo("grpc", "TCP", 9090) },
+            s.GetService("default", "api")!.Ports.ToArray());
         Assert.Null(s.GetService("default", "empty"));
         Assert.Empty(s.GetSlices("default", "empty"));
         Assert.True(Assert.Single(Assert.Single(s.GetSlices("default", "api")).Endpoints).Ready);
@@ -125,9 +126,9 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         }
 
         // clusterIP only: not a §8.4 field.
-        await Step(1_700_000_010, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 443)),
+        await Step(1_700_000_010, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 443, "https")),
             s => s.GetService("default", "kubernetes")!.ClusterIPs[0] == "10.96.0.2", 1_700_000_000);
-        await Step(1_700_000_020, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 8443)),
+        await Step(1_700_000_020, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 8443, "https")),
             s => s.GetService("default", "kubernetes")!.Ports[0].Port == 8443, 1_700_000_020);
         await Step(1_700_000_030, () => Server.Upsert(new V1Namespace { Metadata = new V1ObjectMeta { Name = "new-ns" } }),
             s => s.NamespaceExists("new-ns"), 1_700_000_020);
@@ -315,13 +316,13 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         }
     }
 
-    internal static V1Service Service(string ns, string name, string ip, int port) => new()
+    internal static V1Service Service(string ns, string name, string ip, int port, string portName = "http") => new()
     {
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
         Spec = new V1ServiceSpec
         {
             Type = "ClusterIP", ClusterIP = ip, ClusterIPs = [ip],
-            Ports = [new V1ServicePort { Name = "http", Protocol = "TCP", Port = port }],
+            Ports = [new V1ServicePort { Name = portName, Protocol = "TCP", Port = port }],
         },
     };
 
