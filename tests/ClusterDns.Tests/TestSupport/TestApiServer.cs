@@ -354,6 +354,11 @@ public sealed class TestApiServer : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 if (sub.Aborted) ctx.Abort();
+                else
+                {
+                    // A clean cut still delivers what was already queued, like a server closing after its last write.
+                    while (sub.Lines.Reader.TryRead(out var queued)) await WriteLine(ctx, queued);
+                }
             }
         }
         catch (Exception) when (ctx.RequestAborted.IsCancellationRequested)
