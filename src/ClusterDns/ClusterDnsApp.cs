@@ -26,7 +26,7 @@ public sealed record AppOptions
 /// The running server: loads the Corefile (or the built-in default), builds and applies the configuration,
 /// reloads on request keeping the old configuration when the new one fails, and stops gracefully.
 /// </summary>
-public sealed partial class ClusterDnsApp : IAsyncDisposable
+public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
 {
     public static string Version => typeof(ClusterDnsApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -45,6 +45,30 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
         _reloadLogger = loggerFactory.CreateLogger("plugin/reload");
         _host = new DnsServerHost(Services);
         _builder = new ConfigBuilder(options.Plugins, PluginOrder.Default, Services, _host.ResolverFor);
+        Services.Reloader = this;
+        Services.EndpointOf = address => _host.Endpoints.TryGetValue(address, out var endpoint) ? endpoint : null;
+    }
+
+    public string? CurrentHash => _host.Current?.Hash;
+
+    public string? ComputeHash()
+    {
+        if (CorefilePath is null)
+        {
+            return null;
+        }
+        try
+        {
+            var text = File.ReadAllText(CorefilePath);
+            var parserOptions = new CorefileParserOptions { IsDirective = PluginOrder.Default.Contains, DefaultPort = _options.DnsPort };
+            var document = CorefileParser.Parse(text, _options.Conf ?? "Corefile", parserOptions);
+            return Hash(text, document.Files);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CorefileException)
+        {
+            // A Corefile that does not parse differs from the running one; reload will report why.
+            return "unparsable:" + exception.Message;
+        }
     }
 
     public ServiceHub Services { get; }

@@ -7,7 +7,10 @@ namespace ClusterDns.Plugins;
 public static class BuiltinPlugins
 {
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
-        Whoami.WhoamiPlugin.Descriptor);
+        Whoami.WhoamiPlugin.Descriptor,
+        Reload.ReloadLifecycle.Descriptor,
+        Loop.LoopPlugin.Descriptor,
+        Loadbalance.LoadbalancePlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {

@@ -24,6 +24,19 @@ public interface IPluginLifecycle
 /// <summary>Resolves a question through a listener's own chain (CoreDNS's "upstream" for ExternalName, loop probes, autopath).</summary>
 public delegate ValueTask<DnsMessage?> InternalResolver(DnsName name, DnsType type, CancellationToken cancellationToken);
 
+/// <summary>What the <c>reload</c> plugin needs from the running application.</summary>
+public interface IReloadController
+{
+    /// <summary>SHA-512 (hex) of the configuration currently serving.</summary>
+    string? CurrentHash { get; }
+
+    /// <summary>SHA-512 of the Corefile and imports as they are on disk now; null if unreadable or not a file.</summary>
+    string? ComputeHash();
+
+    /// <summary>Reloads; false (old configuration kept) when the new one fails.</summary>
+    Task<bool> ReloadAsync(CancellationToken cancellationToken = default);
+}
+
 /// <summary>
 /// Process-wide services that outlive a configuration: the HTTP side listeners (shared per address and
 /// kept across reloads), readiness reporters of the current configuration, shutdown hooks (lameduck).
@@ -38,6 +51,20 @@ public sealed class ServiceHub : IAsyncDisposable
     }
 
     public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>Set by the application; null when running without a reloadable Corefile.</summary>
+    public IReloadController? Reloader { get; set; }
+
+    /// <summary>The bound UDP endpoint of a listener address (the real port when the Corefile said 0).</summary>
+    public Func<string, System.Net.IPEndPoint?> EndpointOf { get; set; } = _ => null;
+
+    /// <summary>Ends the process after a fatal condition (loop detected). Tests replace it.</summary>
+    public Action<string> Fatal { get; set; } = message =>
+    {
+        Console.Out.WriteLine("[FATAL] " + message);
+        Console.Out.Flush();
+        Environment.Exit(1);
+    };
 
     /// <summary>Set during shutdown: ready answers 503 "Shutting down".</summary>
     public bool ShuttingDown { get; set; }

@@ -50,9 +50,24 @@ public sealed class TestDnsServer : IAsyncDisposable
 
     public string Log => _log.Text;
 
+    /// <summary>Waits until the (asynchronously written) log contains <paramref name="text"/>; false after the timeout.</summary>
+    public async Task<bool> LogContainsAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
     /// <summary>Writes the Corefile (and extra files) to a fresh temp directory and starts the server.</summary>
     public static async Task<TestDnsServer> StartAsync(string corefile, IReadOnlyDictionary<string, string>? files = null,
-        IReadOnlyDictionary<string, ClusterDns.Server.PluginDescriptor>? plugins = null)
+        IReadOnlyDictionary<string, ClusterDns.Server.PluginDescriptor>? plugins = null, Action<ClusterDns.Server.ServiceHub>? configure = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "clusterdns-test-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
@@ -76,6 +91,7 @@ public sealed class TestDnsServer : IAsyncDisposable
             WorkingDirectory = directory,
             Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
         }, loggerFactory);
+        configure?.Invoke(app.Services);
         try
         {
             await app.StartAsync();

@@ -1,0 +1,129 @@
+using ClusterDns.Corefile;
+using ClusterDns.Server;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterDns.Plugins.Reload;
+
+/// <summary>Parsed <c>reload [INTERVAL] [JITTER]</c>.</summary>
+public sealed record ReloadOptions(TimeSpan Interval, TimeSpan Jitter)
+{
+    public static ReloadOptions Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(15));
+}
+
+/// <summary>
+/// Setup-only plugin: every INTERVAL ± JITTER it hashes the Corefile (and imports) and, when the hash differs
+/// from the running configuration's, asks the application to reload. The application builds and validates the
+/// new configuration completely before swapping; a broken Corefile is logged and the old one keeps serving.
+/// </summary>
+public sealed partial class ReloadLifecycle : IPluginLifecycle
+{
+    private readonly ReloadOptions _options;
+    private readonly IReloadController _controller;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private CancellationTokenSource? _stopping;
+
+    public ReloadLifecycle(ReloadOptions options, IReloadController controller, ILogger logger, TimeProvider? time = null)
+    {
+        _options = options;
+        _controller = controller;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public static PluginDescriptor Descriptor { get; } = new("reload", Setup);
+
+    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
+    {
+        var options = Parse(context.Dispenser);
+        if (context.Services.Reloader is { } controller)
+        {
+            context.AddLifecycle(new ReloadLifecycle(options, controller, context.LoggerFactory.CreateLogger("plugin/reload")));
+        }
+        return [];
+    }
+
+    /// <summary>CoreDNS's rules: INTERVAL ≥ 2s, JITTER ≥ 1s or 0, JITTER capped at INTERVAL/2.</summary>
+    public static ReloadOptions Parse(Dispenser d)
+    {
+        var options = ReloadOptions.Default;
+        while (d.Next())
+        {
+            var args = d.RemainingArgs();
+            if (args.Count > 2)
+            {
+                throw d.ArgErr();
+            }
+            var interval = options.Interval;
+            var jitter = options.Jitter;
+            if (args.Count > 0)
+            {
+                if (!GoDuration.TryParse(args[0], out interval) || interval < TimeSpan.FromSeconds(2))
+                {
+                    throw d.Err($"invalid interval value: {args[0]}; minimum is 2s");
+                }
+            }
+            if (args.Count > 1)
+            {
+                if (!GoDuration.TryParse(args[1], out jitter) || (jitter < TimeSpan.FromSeconds(1) && jitter != TimeSpan.Zero))
+                {
+                    throw d.Err($"invalid jitter value: {args[1]}; minimum is 1s");
+                }
+            }
+            if (jitter > interval / 2)
+            {
+                jitter = interval / 2;
+            }
+            options = new ReloadOptions(interval, jitter);
+            if (d.NextBlock())
+            {
+                throw d.ArgErr();
+            }
+        }
+        return options;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        LogRunning(_logger, _controller.CurrentHash ?? _controller.ComputeHash() ?? "-");
+        _stopping = new CancellationTokenSource();
+        _ = WatchAsync(_stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        // Like CoreDNS, a Corefile that failed to load is not retried until it changes again.
+        string? attempted = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var jitterMs = _options.Jitter.TotalMilliseconds;
+            var delay = _options.Interval + TimeSpan.FromMilliseconds(jitterMs == 0 ? 0 : (Random.Shared.NextDouble() * 2 - 1) * jitterMs);
+            try
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            var onDisk = _controller.ComputeHash();
+            if (onDisk is null || onDisk == _controller.CurrentHash || onDisk == attempted)
+            {
+                continue;
+            }
+            attempted = onDisk;
+            // Not awaited: a successful reload stops this lifecycle, which must not wait for itself.
+            _ = _controller.ReloadAsync(CancellationToken.None);
+        }
+    }
+
+    public Task StopAsync()
+    {
+        _stopping?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Running configuration SHA512 = {Hash}")]
+    private static partial void LogRunning(ILogger logger, string hash);
+}
