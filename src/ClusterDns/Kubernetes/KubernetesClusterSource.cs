@@ -1,0 +1,136 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterDns.Kubernetes;
+
+/// <summary>Cluster data from the Kubernetes API: one list/watch reflector per watched resource (spec §8.2).</summary>
+public sealed class KubernetesClusterSource : IClusterSource
+{
+    private readonly IKubernetes _client;
+    private readonly bool _ownsClient;
+    private readonly WatchOptions _options;
+    private readonly ILogger _logger;
+    private readonly ClusterStore _store;
+    private readonly SyncGate _sync = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _loops = [];
+    private int _started;
+
+    public KubernetesClusterSource(IKubernetes client, WatchOptions options, ILoggerFactory loggerFactory)
+        : this(client, false, options, loggerFactory)
+    {
+    }
+
+    public KubernetesClusterSource(KubernetesClientConfiguration config, WatchOptions options, ILoggerFactory loggerFactory)
+        : this(new k8s.Kubernetes(config), true, options, loggerFactory)
+    {
+    }
+
+    private KubernetesClusterSource(IKubernetes client, bool ownsClient, WatchOptions options, ILoggerFactory loggerFactory)
+    {
+        _client = client;
+        _ownsClient = ownsClient;
+        _options = options;
+        _logger = loggerFactory.CreateLogger(KubernetesLog.Category);
+        _store = new ClusterStore(options.Time, _logger);
+        _store.Changed += c => Changed?.Invoke(c);
+    }
+
+    public ClusterState Current => _store.Current;
+
+    public bool HasSynced => _sync.HasSynced;
+
+    public event Action<ClusterChange>? Changed;
+
+    public Task StartAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0) return Task.CompletedTask;
+        // The loops live until DisposeAsync; ct only guards the start itself.
+        ct.ThrowIfCancellationRequested();
+        var o = _options;
+        var core = _client.CoreV1;
+        var starts = new List<Func<Task>>
+        {
+            Loop(new ResourceApi<V1Namespace>(
+                    async (cont, limit, c) => Page(await core.ListNamespaceAsync(continueParameter: cont, limit: limit,
+                        labelSelector: o.NamespaceLabelSelector, cancellationToken: c).ConfigureAwait(false)),
+                    (rv, timeout, onError, c) => core.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: rv,
+                        timeoutSeconds: timeout, labelSelector: o.NamespaceLabelSelector, onError: onError, cancellationToken: c)),
+                (m, _) => ModelConverter.ToNamespace(m), NamespaceOps.Instance),
+            Loop(new ResourceApi<V1Service>(
+                    async (cont, limit, c) => Page(await core.ListServiceForAllNamespacesAsync(continueParameter: cont, limit: limit,
+                        labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
+                    (rv, timeout, onError, c) => core.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true,
+                        resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector, onError: onError,
+                        cancellationToken: c)),
+                (m, _) => ModelConverter.ToService(m), ServiceOps.Instance),
+        };
+        if (o.WatchEndpointSlices)
+        {
+            var discovery = _client.DiscoveryV1;
+            starts.Add(Loop(new ResourceApi<V1EndpointSlice>(
+                    async (cont, limit, c) => Page(await discovery.ListEndpointSliceForAllNamespacesAsync(continueParameter: cont,
+                        limit: limit, labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
+                    (rv, timeout, onError, c) => discovery.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true,
+                        resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector, onError: onError,
+                        cancellationToken: c)),
+                (m, _) => ModelConverter.ToSlice(m), SliceOps.Instance));
+        }
+
+        if (o.WatchPods)
+        {
+            starts.Add(Loop(new ResourceApi<V1Pod>(
+                    async (cont, limit, c) => Page(await core.ListPodForAllNamespacesAsync(continueParameter: cont, limit: limit,
+                        labelSelector: o.LabelSelector, fieldSelector: WatchOptions.PodFieldSelector, cancellationToken: c)
+                        .ConfigureAwait(false)),
+                    (rv, timeout, onError, c) => core.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true,
+                        resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
+                        fieldSelector: WatchOptions.PodFieldSelector, onError: onError, cancellationToken: c)),
+                ConvertPod, PodOps.Instance));
+        }
+
+        _sync.Expect(starts.Count);
+        foreach (var start in starts) _loops.Add(Task.Run(start));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> WaitForSyncAsync(TimeSpan timeout, CancellationToken ct) => _sync.WaitAsync(timeout, _options.Time, ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested) await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected on shutdown.
+        }
+
+        if (_ownsClient) _client.Dispose();
+        _stop.Dispose();
+    }
+
+    // Spec §1: an update that sets deletionTimestamp is ignored; the pod stays as it was until the delete event.
+    private static PodInfo? ConvertPod(V1Pod pod, WatchEventType? type) =>
+        type == WatchEventType.Modified && pod.Metadata?.DeletionTimestamp is not null ? null : ModelConverter.ToPod(pod);
+
+    private Func<Task> Loop<TModel, TInfo>(ResourceApi<TModel> api, Func<TModel, WatchEventType?, TInfo?> convert, KindOps<TInfo> ops)
+        where TModel : IKubernetesObject<V1ObjectMeta>
+        where TInfo : class
+    {
+        var reflector = new Reflector<TModel, TInfo>(api, convert, ops, _store, _options, _logger);
+        return () => reflector.RunAsync(() =>
+        {
+            if (_sync.Signal()) _logger.Synced();
+        }, _stop.Token);
+    }
+
+    private static ListPage<T> Page<T>(IItems<T> list) where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var meta = ((IMetadata<V1ListMeta>)list).Metadata;
+        return new ListPage<T>(list.Items, meta?.ResourceVersion, meta?.ContinueProperty);
+    }
+}

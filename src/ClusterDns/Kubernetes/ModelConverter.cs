@@ -1,0 +1,121 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using k8s.Models;
+
+namespace ClusterDns.Kubernetes;
+
+/// <summary>Turns API model objects into the slim records of spec §1 so the (large) model objects can be dropped at once.</summary>
+public static class ModelConverter
+{
+    public const string ServiceNameLabel = "kubernetes.io/service-name";
+    private const string LastChangeTriggerTimeAnnotation = "endpoints.kubernetes.io/last-change-trigger-time";
+
+    public static ServiceInfo? ToService(V1Service s)
+    {
+        var meta = s.Metadata;
+        if (meta?.Name is null) return null;
+        var spec = s.Spec;
+        ImmutableArray<string> ips;
+        if (spec?.ClusterIPs is { Count: > 0 } list) ips = [.. list];
+        else if (!string.IsNullOrEmpty(spec?.ClusterIP)) ips = [spec.ClusterIP];
+        else ips = [];
+
+        ServiceKind kind = spec?.Type == "ExternalName" ? ServiceKind.ExternalName
+            : ips.Length > 0 && ips[0] == "None" ? ServiceKind.Headless
+            : ServiceKind.ClusterIP;
+
+        ImmutableArray<ServicePortInfo> ports;
+        if (spec?.Ports is { Count: > 0 } sp)
+        {
+            var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
+            foreach (var p in sp) b.Add(new ServicePortInfo(p.Name ?? "", p.Protocol ?? "", p.Port));
+            ports = b.MoveToImmutable();
+        }
+        else ports = ServicePortInfo.SentinelOnly;
+
+        return new ServiceInfo(meta.NamespaceProperty ?? "", meta.Name, kind, ips,
+            kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports);
+    }
+
+    public static EndpointSliceInfo? ToSlice(V1EndpointSlice s)
+    {
+        var meta = s.Metadata;
+        if (meta?.Name is null) return null;
+        string serviceName = meta.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var sn) ? sn ?? "" : "";
+
+        ImmutableArray<ServicePortInfo> ports;
+        if (s.Ports is { Count: > 0 } sp)
+        {
+            var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
+            foreach (var p in sp) b.Add(new ServicePortInfo(p.Name ?? "", p.Protocol ?? "", p.Port ?? -1));
+            ports = b.MoveToImmutable();
+        }
+        else ports = ServicePortInfo.SentinelOnly;
+
+        ImmutableArray<EndpointInfo> endpoints = [];
+        if (s.Endpoints is { Count: > 0 } eps)
+        {
+            var b = ImmutableArray.CreateBuilder<EndpointInfo>(eps.Count);
+            foreach (var e in eps)
+            {
+                var target = e.TargetRef?.Name;
+                b.Add(new EndpointInfo(
+                    e.Addresses is { Count: > 0 } a ? [.. a] : [],
+                    e.Hostname,
+                    target is { Length: <= 63 } ? target : null,   // longer names cannot be a DNS label (spec §1)
+                    e.NodeName,
+                    e.Conditions?.Ready ?? true,
+                    e.Zone));
+            }
+
+            endpoints = b.MoveToImmutable();
+        }
+
+        DateTimeOffset? trigger = null;
+        if (meta.Annotations is { } ann && ann.TryGetValue(LastChangeTriggerTimeAnnotation, out var t)
+            && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+            trigger = parsed;
+
+        return new EndpointSliceInfo(meta.NamespaceProperty ?? "", meta.Name, serviceName, ports, endpoints, trigger);
+    }
+
+    public static PodInfo? ToPod(V1Pod p) =>
+        p.Metadata?.Name is null ? null : new PodInfo(p.Metadata.NamespaceProperty ?? "", p.Metadata.Name, p.Status?.PodIP ?? "");
+
+    public static string? ToNamespace(V1Namespace n) => n.Metadata?.Name;
+}
+
+/// <summary>Spec §8.4: which changes move the SOA serial.</summary>
+public static class SerialRules
+{
+    public static bool ServiceChanged(ServiceInfo? a, ServiceInfo? b)
+    {
+        if (a is null || b is null) return a != b;
+        return a.ExternalName != b.ExternalName || !Seq.Equal(a.Ports, b.Ports);
+    }
+
+    public static bool SliceChanged(EndpointSliceInfo? a, EndpointSliceInfo? b, bool zonal = false)
+    {
+        if (a is null || b is null) return a != b;
+        if (!Seq.Equal(a.Ports, b.Ports)) return true;
+        // Compare only what DNS shows: ready endpoints' addresses, hostnames (and zones with `zonal`), in order.
+        int i = 0, j = 0;
+        var ea = a.Endpoints;
+        var eb = b.Endpoints;
+        while (true)
+        {
+            while (i < ea.Length && !ea[i].Ready) i++;
+            while (j < eb.Length && !eb[j].Ready) j++;
+            if (i == ea.Length || j == eb.Length) return i != ea.Length || j != eb.Length;
+            var x = ea[i++];
+            var y = eb[j++];
+            if (x.Hostname != y.Hostname || !Seq.Equal(x.Addresses, y.Addresses) || (zonal && x.Zone != y.Zone)) return true;
+        }
+    }
+
+    public static bool PodChanged(PodInfo? a, PodInfo? b)
+    {
+        if (a is null || b is null) return a != b;
+        return a.PodIP != b.PodIP;
+    }
+}

@@ -1,0 +1,43 @@
+namespace ClusterDns.Kubernetes;
+
+/// <summary>Connection settings as given in the Corefile (spec §6, §8.1).</summary>
+public sealed record KubernetesConnectionOptions
+{
+    public string? Endpoint { get; init; }
+    public string? TlsCert { get; init; }
+    public string? TlsKey { get; init; }
+    public string? TlsCa { get; init; }
+    public string? Kubeconfig { get; init; }
+    public string? KubeconfigContext { get; init; }
+    public string ServiceAccountDirectory { get; init; } = "/var/run/secrets/kubernetes.io/serviceaccount";
+}
+
+/// <summary>What to watch and how patiently (spec §8.2).</summary>
+public sealed record WatchOptions
+{
+    public const string PodFieldSelector = "status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown";
+
+    /// <summary>Server-side label selector for Services, EndpointSlices and Pods (`labels`).</summary>
+    public string? LabelSelector { get; init; }
+
+    /// <summary>Server-side label selector for Namespaces (`namespace_labels`).</summary>
+    public string? NamespaceLabelSelector { get; init; }
+
+    /// <summary>`pods verified`: adds a cluster-wide Pod watch.</summary>
+    public bool WatchPods { get; init; }
+
+    /// <summary>False with `noendpoints`.</summary>
+    public bool WatchEndpointSlices { get; init; } = true;
+
+    public int PageSize { get; init; } = 500;
+
+    /// <summary>Sent as timeoutSeconds; the server ends the watch after it and we re-watch.</summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Extra silence tolerated beyond WatchTimeout before the watchdog cancels a (possibly half-open) watch.</summary>
+    public TimeSpan WatchdogSlack { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

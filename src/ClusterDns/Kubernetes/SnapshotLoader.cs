@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using YamlDotNet.RepresentationModel;
+
+namespace ClusterDns.Kubernetes;
+
+/// <summary>
+/// Reads cluster objects the way <c>kubectl get svc,endpointslices,pods,namespaces -A -o yaml|json</c> prints them:
+/// a <c>List</c>, typed lists (<c>ServiceList</c>…), single objects, multi-document YAML, or a directory of such files.
+/// </summary>
+public static class SnapshotLoader
+{
+    private static readonly string[] Extensions = [".yaml", ".yml", ".json"];
+
+    /// <summary>Files making up a snapshot path: the file itself, or a directory's *.yaml/*.yml/*.json in name order.</summary>
+    public static IReadOnlyList<string> Files(string path)
+    {
+        if (!Directory.Exists(path)) return [path];
+        var files = new List<string>();
+        foreach (var f in Directory.EnumerateFiles(path))
+            if (Array.IndexOf(Extensions, Path.GetExtension(f).ToLowerInvariant()) >= 0) files.Add(f);
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
+
+    /// <summary>Loads a file or directory; throws on any unreadable file so callers can keep their old state.</summary>
+    public static ClusterState Load(string path, Action<string, string>? skipped = null)
+    {
+        var acc = new Accumulator();
+        foreach (var file in Files(path))
+            Parse(File.ReadAllText(file), acc, kind => skipped?.Invoke(file, kind));
+        return acc.ToState();
+    }
+
+    /// <summary>Parses one document text (YAML or JSON).</summary>
+    public static ClusterState Parse(string text)
+    {
+        var acc = new Accumulator();
+        Parse(text, acc, null);
+        return acc.ToState();
+    }
+
+    private static void Parse(string text, Accumulator acc, Action<string>? skipped)
+    {
+        var trimmed = text.AsSpan().TrimStart();
+        if (trimmed.Length > 0 && (trimmed[0] == '{' || trimmed[0] == '['))
+        {
+            using var doc = JsonDocument.Parse(text);
+            AddJson(doc.RootElement, null, acc, skipped);
+            return;
+        }
+
+        // YAML: convert each document to JSON so one deserializer (KubernetesJson) handles both formats.
+        var stream = new YamlStream();
+        stream.Load(new StringReader(text));
+        foreach (var yamlDoc in stream.Documents)
+        {
+            if (yamlDoc.RootNode is YamlScalarNode { Value: null or "" }) continue;   // empty document
+            var json = YamlToJson(yamlDoc.RootNode);
+            using var doc = JsonDocument.Parse(json);
+            AddJson(doc.RootElement, null, acc, skipped);
+        }
+    }
+
+    private static void AddJson(JsonElement e, string? impliedKind, Accumulator acc, Action<string>? skipped)
+    {
+        if (e.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in e.EnumerateArray()) AddJson(item, impliedKind, acc, skipped);
+            return;
+        }
+
+        if (e.ValueKind != JsonValueKind.Object) return;
+        var kind = e.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : impliedKind;
+        if (kind is null) return;
+        if (kind.EndsWith("List", StringComparison.Ordinal))
+        {
+            // API lists omit each item's kind; kubectl's `List` keeps it.
+            if (e.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+                AddJson(items, kind == "List" ? null : kind[..^4], acc, skipped);
+            return;
+        }
+
+        var raw = e.GetRawText();
+        switch (kind)
+        {
+            case "Namespace":
+                if (ModelConverter.ToNamespace(KubernetesJson.Deserialize<V1Namespace>(raw)) is { } ns) acc.Namespaces.Add(ns);
+                break;
+            case "Service":
+                if (ModelConverter.ToService(KubernetesJson.Deserialize<V1Service>(raw)) is { } svc) acc.Services.Add(svc);
+                break;
+            case "EndpointSlice":
+                if (ModelConverter.ToSlice(KubernetesJson.Deserialize<V1EndpointSlice>(raw)) is { } slice) acc.Slices.Add(slice);
+                break;
+            case "Pod":
+                var pod = KubernetesJson.Deserialize<V1Pod>(raw);
+                // Mirror the server-side field selector of a live pod watch (spec §8.2).
+                if (pod.Status?.Phase is "Succeeded" or "Failed" or "Unknown") break;
+                if (ModelConverter.ToPod(pod) is { } p) acc.Pods.Add(p);
+                break;
+            default:
+                skipped?.Invoke(kind);
+                break;
+        }
+    }
+
+    private static string YamlToJson(YamlNode root)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+            Write(w, root);
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void Write(Utf8JsonWriter w, YamlNode node)
+    {
+        switch (node)
+        {
+            case YamlMappingNode map:
+                w.WriteStartObject();
+                foreach (var (key, value) in map.Children)
+                {
+                    w.WritePropertyName(((YamlScalarNode)key).Value ?? "");
+                    Write(w, value);
+                }
+
+                w.WriteEndObject();
+                break;
+            case YamlSequenceNode seq:
+                w.WriteStartArray();
+                foreach (var item in seq.Children) Write(w, item);
+                w.WriteEndArray();
+                break;
+            case YamlScalarNode scalar:
+                WriteScalar(w, scalar);
+                break;
+            default:
+                throw new FormatException($"unsupported YAML node at {node.Start}");
+        }
+    }
+
+    // YAML 1.2 core schema for plain scalars; quoted scalars are always strings (kubectl quotes "80", "true"…).
+    private static void WriteScalar(Utf8JsonWriter w, YamlScalarNode s)
+    {
+        var v = s.Value ?? "";
+        if (s.Style is YamlDotNet.Core.ScalarStyle.Plain or YamlDotNet.Core.ScalarStyle.Any)
+        {
+            switch (v)
+            {
+                case "" or "~" or "null" or "Null" or "NULL":
+                    w.WriteNullValue();
+                    return;
+                case "true" or "True" or "TRUE":
+                    w.WriteBooleanValue(true);
+                    return;
+                case "false" or "False" or "FALSE":
+                    w.WriteBooleanValue(false);
+                    return;
+            }
+
+            if (long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
+            {
+                w.WriteNumberValue(l);
+                return;
+            }
+
+            if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && char.IsAsciiDigit(v[^1]))
+            {
+                w.WriteNumberValue(d);
+                return;
+            }
+        }
+
+        w.WriteStringValue(v);
+    }
+
+    private sealed class Accumulator
+    {
+        public List<string> Namespaces { get; } = [];
+        public List<ServiceInfo> Services { get; } = [];
+        public List<EndpointSliceInfo> Slices { get; } = [];
+        public List<PodInfo> Pods { get; } = [];
+
+        public ClusterState ToState()
+        {
+            // Namespaces referenced by objects but not listed exist implicitly (a snapshot often omits them).
+            var names = new HashSet<string>(Namespaces, StringComparer.Ordinal);
+            foreach (var s in Services) names.Add(s.Namespace);
+            foreach (var s in Slices) names.Add(s.Namespace);
+            foreach (var p in Pods) names.Add(p.Namespace);
+            names.Remove("");
+            return ClusterState.Build(names, Services, Slices, Pods);
+        }
+    }
+}
