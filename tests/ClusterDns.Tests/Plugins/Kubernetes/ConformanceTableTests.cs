@@ -29,6 +29,14 @@ public sealed class ConformanceTableTests
     private static readonly DnsType A = DnsType.A, AAAA = DnsType.AAAA, SRV = DnsType.SRV, TXT = DnsType.TXT, CNAME = DnsType.CNAME,
         PTR = DnsType.PTR, SOA = DnsType.SOA, NS = DnsType.NS, MX = DnsType.MX, HINFO = DnsType.HINFO;
 
+    private static readonly string[] HlGlue =
+    [
+        "web-0.hl.ns1.svc.c.l. 5 IN A 10.244.2.1",
+        "web-1.hl.ns1.svc.c.l. 5 IN A 10.244.2.2",
+        "10-244-2-3.hl.ns1.svc.c.l. 5 IN A 10.244.2.3",
+        "web-0.hl.ns1.svc.c.l. 5 IN AAAA fd00:244::2:1",
+    ];
+
     private static readonly Row[] Rows =
     [
         Ok(1, "P0", "web.ns1.svc.c.l.", A, ["web.ns1.svc.c.l. 5 IN A 10.96.0.11"]),
@@ -195,14 +203,6 @@ public sealed class ConformanceTableTests
         owner + " 5 IN SRV 0 25 80 10-244-2-3.hl.ns1.svc.c.l.",
     ];
 
-    private static readonly string[] HlGlue =
-    [
-        "web-0.hl.ns1.svc.c.l. 5 IN A 10.244.2.1",
-        "web-1.hl.ns1.svc.c.l. 5 IN A 10.244.2.2",
-        "10-244-2-3.hl.ns1.svc.c.l. 5 IN A 10.244.2.3",
-        "web-0.hl.ns1.svc.c.l. 5 IN AAAA fd00:244::2:1",
-    ];
-
     public static TheoryData<int> RowIds()
     {
         var data = new TheoryData<int>();
@@ -225,7 +225,7 @@ public sealed class ConformanceTableTests
 
     [Theory]
     [MemberData(nameof(RowIds))]
-    public async Task Row(int id)
+    public async Task Serve(int id)
     {
         var row = Rows[id - 1];
         var (plugin, next) = F1Fixture.CreatePlugin(row.Profile);
