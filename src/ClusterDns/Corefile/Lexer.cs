@@ -21,7 +21,7 @@ internal static class Lexer
             // Each token starts with fresh state: a '#' inside a token only swallows up to the next
             // whitespace, exactly like the Go lexer whose "comment" flag is local to one token read.
             val.Clear();
-            bool comment = false, quoted = false, escaped = false, started = false;
+            bool comment = false, quoted = false, escaped = false;
             var tokenLine = line;
             var produced = false;
             for (; i < text.Length; i++)
@@ -85,17 +85,15 @@ internal static class Lexer
                     continue;
                 }
 
-                if (val.Length == 0 && !started)
+                if (val.Length == 0)
                 {
                     tokenLine = line;
                     if (ch == '"')
                     {
-                        quoted = true;
-                        started = true;
+                        quoted = true; // only a quote at the start of a word opens a quoted token
                         continue;
                     }
                 }
-                started = true;
                 val.Append(ch);
             }
 
