@@ -1,0 +1,81 @@
+using ClusterDns.Kubernetes;
+
+namespace ClusterDns.Plugins.Kubernetes;
+
+public enum PodMode : byte
+{
+    Disabled,
+    Insecure,
+    Verified,
+}
+
+/// <summary>
+/// The parsed <c>kubernetes</c> block (spec §6). Immutable: a reload builds a new instance.
+/// </summary>
+public sealed record KubernetesOptions
+{
+    public const uint DefaultTtl = 5;
+
+    /// <summary>Lower-case FQDN zones in Corefile order (CIDRs already expanded).</summary>
+    public IReadOnlyList<string> Zones { get; init; } = [];
+
+    /// <summary>First non-reverse zone: PTR targets use it (spec §5.7).</summary>
+    public string PrimaryZone { get; init; } = "cluster.local.";
+
+    public uint Ttl { get; init; } = DefaultTtl;
+
+    public PodMode PodMode { get; init; } = PodMode.Disabled;
+
+    /// <summary>Exposed namespaces; empty means all (spec §7).</summary>
+    public IReadOnlySet<string> Namespaces { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    public string? NamespaceLabels { get; init; }
+
+    public string? Labels { get; init; }
+
+    public bool EndpointPodNames { get; init; }
+
+    public bool NoEndpoints { get; init; }
+
+    /// <summary>null: no fallthrough; empty: every zone; else only names at or below these (spec §10).</summary>
+    public IReadOnlyList<string>? FallthroughZones { get; init; }
+
+    public bool IgnoreEmptyService { get; init; }
+
+    public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public KubernetesConnectionOptions Connection { get; init; } = new();
+
+    /// <summary>ClusterDns extension <c>snapshot FILE|DIR</c>: serve from files instead of the API.</summary>
+    public string? Snapshot { get; init; }
+
+    /// <summary>0 = client default. Parsed and validated; the watcher does not rate-limit yet.</summary>
+    public double ApiServerQps { get; init; }
+
+    public int ApiServerBurst { get; init; }
+
+    /// <summary>0 = unlimited.</summary>
+    public int ApiServerMaxInflight { get; init; }
+
+    /// <summary>Parsed and validated only: multicluster (MCS) zones are answered like any other zone
+    /// (no ServiceImport watch yet).</summary>
+    public IReadOnlyList<string>? MulticlusterZones { get; init; }
+
+    /// <summary>Parsed and validated only: <c>pin/prefer._zone</c> names are NXDOMAIN for now.</summary>
+    public bool Zonal { get; init; }
+
+    /// <summary>Non-fatal remarks from parsing (the caller logs them as warnings).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    public WatchOptions ToWatchOptions() => new()
+    {
+        LabelSelector = Labels,
+        NamespaceLabelSelector = NamespaceLabels,
+        WatchPods = PodMode == PodMode.Verified,
+        WatchEndpointSlices = !NoEndpoints,
+    };
+
+    internal static bool IsReverseZone(string zone) =>
+        zone is "in-addr.arpa." or "ip6.arpa."
+        || zone.EndsWith(".in-addr.arpa.", StringComparison.Ordinal) || zone.EndsWith(".ip6.arpa.", StringComparison.Ordinal);
+}

@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using ClusterDns.Kubernetes;
+using ClusterDns.Protocol;
+using ClusterDns.Server;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ClusterDns.Plugins.Kubernetes;
+
+/// <summary>
+/// The <c>kubernetes</c> handler: answers its zones from the cluster (spec §5), falls through or passes on
+/// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
+/// Changed event builds a new one, so queries never lock.
+/// </summary>
+public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LogInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly KubernetesOptions _options;
+    private readonly IReadOnlyList<IPAddress> _localAddresses;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Lock _rebuildGate = new();
+    private IClusterSource? _source;
+    private volatile KubernetesResolver _resolver;
+
+    /// <param name="options">Parsed block.</param>
+    /// <param name="localAddresses">Addresses the server is bound to (wildcards expand to interface addresses) for NS / <c>ns.dns</c>.</param>
+    /// <param name="loggerFactory">Logging.</param>
+    /// <param name="upstream">Resolves out-of-zone ExternalName targets through the server's chain (spec §5.6); null: none.</param>
+    /// <param name="source">Cluster data; null builds one from the options at <see cref="StartAsync"/>.</param>
+    public KubernetesPlugin(KubernetesOptions options, IReadOnlyList<IPAddress> localAddresses, ILoggerFactory? loggerFactory = null,
+        Func<DnsName, DnsType, CancellationToken, ValueTask<DnsMessage?>>? upstream = null, IClusterSource? source = null)
+    {
+        _options = options;
+        _localAddresses = ExpandWildcards(localAddresses);
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger(KubernetesPluginLog.Category);
+        Upstream = upstream;
+        _source = source;
+        if (source is not null)
+        {
+            source.Changed += OnChanged;
+        }
+        _resolver = new KubernetesResolver(options, source?.Current ?? ClusterState.Empty, source?.HasSynced ?? false, _localAddresses);
+        foreach (var warning in options.Warnings)
+        {
+            _logger.ParseWarning(warning);
+        }
+    }
+
+    public override string Name => "kubernetes";
+
+    public KubernetesOptions Options => _options;
+
+    /// <summary>Set by the server once its chain exists (the upstream resolves through it).</summary>
+    public Func<DnsName, DnsType, CancellationToken, ValueTask<DnsMessage?>>? Upstream { get; set; }
+
+    /// <summary>Readiness (<c>ready</c> plugin): the source finished its first list.</summary>
+    public bool IsReady => _source?.HasSynced ?? false;
+
+    public KubernetesResolver Resolver => _resolver;
+
+    public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
+    {
+        var resolver = _resolver;
+        if (resolver.MatchZone(request.LowerNameWire) < 0)
+        {
+            return NextAsync(request, cancellationToken);
+        }
+        if (!resolver.Synced && _source is { HasSynced: true })
+        {
+            resolver = Rebuild(); // sync completed since the last change event
+        }
+
+        var qname = request.QuestionName;
+        var reply = request.CreateReply();
+        var opt = reply.Opt;
+        reply.Additionals.Clear();
+        var result = resolver.Resolve(qname, request.Type, reply.Answers, reply.Authorities, reply.Additionals);
+        switch (result.Outcome)
+        {
+            case KubernetesOutcome.NotInZone:
+            case KubernetesOutcome.Fallthrough:
+                return NextAsync(request, cancellationToken);
+            case KubernetesOutcome.Refused:
+                return new ValueTask<DnsResult>(new DnsResult(DnsRcode.Refused));
+            case KubernetesOutcome.NameError:
+                reply.Rcode = DnsRcode.NXDomain;
+                break;
+            case KubernetesOutcome.ServFail:
+                reply.Rcode = DnsRcode.ServFail;
+                break;
+        }
+        if (result.UpstreamTarget is { } target)
+        {
+            return ResolveUpstreamAsync(request, resolver, reply, opt, target, cancellationToken);
+        }
+        return new ValueTask<DnsResult>(Write(request, reply, opt));
+    }
+
+    private async ValueTask<DnsResult> ResolveUpstreamAsync(DnsRequest request, KubernetesResolver resolver, DnsMessage reply, OptRecord? opt,
+        DnsName target, CancellationToken cancellationToken)
+    {
+        DnsMessage? upstreamReply = null;
+        if (Upstream is { } upstream)
+        {
+            try
+            {
+                upstreamReply = await upstream(target, request.Type, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.UpstreamFailed(e, target.ToString());
+            }
+        }
+        if (upstreamReply is null)
+        {
+            // [Q9] No reply at all: emit nothing (NODATA).
+            reply.Answers.Clear();
+            reply.Additionals.Clear();
+            resolver.AppendSoa(request.QuestionName, reply.Authorities);
+        }
+        else
+        {
+            // [Q9] The upstream's rcode and authority are dropped; its answer is copied verbatim.
+            reply.Answers.AddRange(upstreamReply.Answers);
+            if (upstreamReply.Header.Truncated)
+            {
+                reply.Header.Truncated = true;
+            }
+        }
+        return Write(request, reply, opt);
+    }
+
+    private DnsResult Write(DnsRequest request, DnsMessage reply, OptRecord? opt)
+    {
+        if (opt is not null)
+        {
+            reply.Additionals.Add(opt);
+        }
+        request.Response.Write(reply, Name);
+        return DnsResult.Success;
+    }
+
+    /// <summary>Starts the source and delays start-up until it synced or <c>startup_timeout</c> passed (spec §8.3).</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_source is null)
+        {
+            _source = CreateSource();
+            _source.Changed += OnChanged;
+        }
+        await _source.StartAsync(cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        var nextLog = LogInterval;
+        while (!_source.HasSynced)
+        {
+            var remaining = _options.StartupTimeout - clock.Elapsed;
+            if (remaining <= TimeSpan.Zero)
+            {
+                _logger.StartingUnsynced();
+                break;
+            }
+            if (clock.Elapsed >= nextLog)
+            {
+                _logger.WaitingForApi();
+                nextLog += LogInterval;
+            }
+            await _source.WaitForSyncAsync(remaining < PollInterval ? remaining : PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+        Rebuild();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_source is { } source)
+        {
+            source.Changed -= OnChanged;
+            await source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private IClusterSource CreateSource() =>
+        _options.Snapshot is { } path
+            ? new SnapshotFileClusterSource(path, _loggerFactory)
+            : new KubernetesClusterSource(KubernetesConnection.BuildConfig(_options.Connection), _options.ToWatchOptions(), _loggerFactory);
+
+    private void OnChanged(ClusterChange change) => Rebuild();
+
+    private KubernetesResolver Rebuild()
+    {
+        // Serialised so a slow build can never publish an older state over a newer one.
+        lock (_rebuildGate)
+        {
+            var source = _source;
+            var resolver = new KubernetesResolver(_options, source?.Current ?? ClusterState.Empty, source?.HasSynced ?? false, _localAddresses);
+            _resolver = resolver;
+            _logger.IndexRebuilt(resolver.Index.Serial);
+            return resolver;
+        }
+    }
+
+    private static IReadOnlyList<IPAddress> ExpandWildcards(IReadOnlyList<IPAddress> addresses)
+    {
+        var result = new List<IPAddress>();
+        foreach (var address in addresses)
+        {
+            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+            {
+                foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+                {
+                    foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+                    {
+                        var ip = unicast.Address;
+                        if (ip.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 && !ip.IsIPv6LinkLocal && !result.Contains(ip))
+                        {
+                            result.Add(ip);
+                        }
+                    }
+                }
+            }
+            else if (!result.Contains(address))
+            {
+                result.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+            }
+        }
+        return result;
+    }
+}
+
+internal static partial class KubernetesPluginLog
+{
+    public const string Category = "plugin/kubernetes";
+
+    [LoggerMessage(101, LogLevel.Information, "waiting for Kubernetes API before starting server")]
+    public static partial void WaitingForApi(this ILogger logger);
+
+    [LoggerMessage(102, LogLevel.Warning, "starting server with unsynced Kubernetes API")]
+    public static partial void StartingUnsynced(this ILogger logger);
+
+    [LoggerMessage(103, LogLevel.Warning, "{Warning}")]
+    public static partial void ParseWarning(this ILogger logger, string warning);
+
+    [LoggerMessage(104, LogLevel.Debug, "rebuilt the DNS index at serial {Serial}")]
+    public static partial void IndexRebuilt(this ILogger logger, long serial);
+
+    [LoggerMessage(105, LogLevel.Warning, "upstream lookup of {Target} failed")]
+    public static partial void UpstreamFailed(this ILogger logger, Exception exception, string target);
+}
