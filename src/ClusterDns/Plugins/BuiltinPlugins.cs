@@ -10,7 +10,8 @@ public static class BuiltinPlugins
         Whoami.WhoamiPlugin.Descriptor,
         Reload.ReloadLifecycle.Descriptor,
         Loop.LoopPlugin.Descriptor,
-        Loadbalance.LoadbalancePlugin.Descriptor);
+        Loadbalance.LoadbalancePlugin.Descriptor,
+        Kubernetes.KubernetesPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {

@@ -5,66 +5,63 @@ namespace ClusterDns.Plugins;
 /// <summary>Go's <c>time.ParseDuration</c> syntax as Corefiles use it: <c>500ms</c>, <c>5s</c>, <c>1m30s</c>, <c>2h</c>, <c>1.5s</c>.</summary>
 public static class GoDuration
 {
-    public static bool TryParse(string text, out TimeSpan duration)
+    public static bool TryParse(string s, out TimeSpan value)
     {
-        duration = TimeSpan.Zero;
-        if (text.Length == 0)
+        value = TimeSpan.Zero;
+        var i = 0;
+        var negative = false;
+        if (i < s.Length && s[i] is '+' or '-')
+        {
+            negative = s[i] == '-';
+            i++;
+        }
+        if (s.Length - i == 1 && s[i] == '0')
+        {
+            return true; // bare "0" needs no unit
+        }
+        if (i == s.Length)
         {
             return false;
         }
-        if (text == "0")
+        decimal totalNs = 0;
+        while (i < s.Length)
         {
-            return true;
-        }
-        var span = text.AsSpan();
-        var negative = false;
-        if (span[0] is '-' or '+')
-        {
-            negative = span[0] == '-';
-            span = span[1..];
-        }
-        double totalMs = 0;
-        var any = false;
-        while (span.Length > 0)
-        {
-            var i = 0;
-            while (i < span.Length && (char.IsAsciiDigit(span[i]) || span[i] == '.'))
+            var start = i;
+            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.'))
             {
                 i++;
             }
-            if (i == 0 || !double.TryParse(span[..i], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
+            if (i == start || !decimal.TryParse(s.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
             {
                 return false;
             }
-            span = span[i..];
-            var j = 0;
-            while (j < span.Length && !char.IsAsciiDigit(span[j]) && span[j] != '.')
+            var unitStart = i;
+            while (i < s.Length && !char.IsAsciiDigit(s[i]) && s[i] != '.')
             {
-                j++;
+                i++;
             }
-            double unitMs = span[..j] switch
+            decimal scale = s.AsSpan(unitStart, i - unitStart) switch
             {
-                "ns" => 1e-6,
-                "us" or "µs" => 1e-3,
-                "ms" => 1,
-                "s" => 1000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                _ => double.NaN,
+                "ns" => 1m,
+                "us" or "µs" or "μs" => 1_000m,
+                "ms" => 1_000_000m,
+                "s" => 1_000_000_000m,
+                "m" => 60_000_000_000m,
+                "h" => 3_600_000_000_000m,
+                _ => 0m,
             };
-            if (double.IsNaN(unitMs))
+            if (scale == 0m)
             {
                 return false;
             }
-            totalMs += value * unitMs;
-            any = true;
-            span = span[j..];
+            totalNs += number * scale;
+            if (totalNs > long.MaxValue)
+            {
+                return false;
+            }
         }
-        if (!any)
-        {
-            return false;
-        }
-        duration = TimeSpan.FromMilliseconds(negative ? -totalMs : totalMs);
+        var ticks = (long)(totalNs / 100m);
+        value = TimeSpan.FromTicks(negative ? -ticks : ticks);
         return true;
     }
 

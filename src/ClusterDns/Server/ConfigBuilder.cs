@@ -68,7 +68,12 @@ public sealed class ConfigBuilder
                 }
             }
             var listenerAddress = ListenerAddress(binds[0], port);
-            var plugins = SetupPlugins(block, zones, listenerAddress, collector, corefileDirectory);
+            var bindAddresses = new List<IPAddress>();
+            foreach (var bind in binds)
+            {
+                bindAddresses.Add(bind is null ? IPAddress.IPv6Any : IPAddress.Parse(bind));
+            }
+            var plugins = SetupPlugins(block, zones, listenerAddress, collector, corefileDirectory, bindAddresses);
             var runtime = new ServerBlockRuntime(block.Keys[0].Canonical, zones, plugins);
             blocks.Add(runtime);
             foreach (var bind in binds)
@@ -185,7 +190,8 @@ public sealed class ConfigBuilder
         }
     }
 
-    private List<DnsPlugin> SetupPlugins(ServerBlock block, IReadOnlyList<string> zones, string listenerAddress, ConfigCollector collector, string corefileDirectory)
+    private List<DnsPlugin> SetupPlugins(ServerBlock block, IReadOnlyList<string> zones, string listenerAddress, ConfigCollector collector,
+        string corefileDirectory, IReadOnlyList<IPAddress> bindAddresses)
     {
         var groups = new List<DirectiveGroup>(block.Directives);
         groups.Sort((a, b) => _order.IndexOf(a.Name).CompareTo(_order.IndexOf(b.Name)));
@@ -206,7 +212,7 @@ public sealed class ConfigBuilder
                 throw new ConfigException($"plugin/{group.Name}: this plugin can only be used once per Server Block");
             }
             var context = new PluginSetupContext(new Dispenser(group), block, zones, _services, collector, listenerAddress,
-                _resolverFor(listenerAddress), corefileDirectory);
+                _resolverFor(listenerAddress), corefileDirectory, bindAddresses);
             try
             {
                 chain.AddRange(descriptor.Setup(context));

@@ -9,8 +9,10 @@ namespace ClusterDns.Server;
 public sealed class PluginSetupContext
 {
     internal PluginSetupContext(Dispenser dispenser, ServerBlock block, IReadOnlyList<string> zones, ServiceHub services,
-        ConfigCollector collector, string listenerAddress, InternalResolver resolver, string corefileDirectory)
+        ConfigCollector collector, string listenerAddress, InternalResolver resolver, string corefileDirectory,
+        IReadOnlyList<System.Net.IPAddress> bindAddresses)
     {
+        BindAddresses = bindAddresses;
         Dispenser = dispenser;
         Block = block;
         Zones = zones;
@@ -34,6 +36,9 @@ public sealed class PluginSetupContext
 
     /// <summary>The block's listener label, e.g. <c>dns://:53</c>.</summary>
     public string ListenerAddress { get; }
+
+    /// <summary>The addresses the block listens on (<c>bind</c>), or the wildcard addresses when it listens on all.</summary>
+    public IReadOnlyList<System.Net.IPAddress> BindAddresses { get; }
 
     /// <summary>Resolves through this block's listener (the whole server, as CoreDNS's upstream does).</summary>
     public InternalResolver Resolver { get; }

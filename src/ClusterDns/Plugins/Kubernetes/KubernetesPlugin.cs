@@ -15,8 +15,25 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
 /// Changed event builds a new one, so queries never lock.
 /// </summary>
-public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable
+public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter
 {
+    public static PluginDescriptor Descriptor { get; } = new("kubernetes", Setup);
+
+    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
+    {
+        var options = KubernetesSetup.Parse(context.Dispenser, context.Zones);
+        if (options.Snapshot is { } snapshot)
+        {
+            options = options with { Snapshot = context.ResolvePath(snapshot) };
+        }
+        var resolver = context.Resolver;
+        var plugin = new KubernetesPlugin(options, context.BindAddresses, context.LoggerFactory,
+            (name, type, cancellationToken) => resolver(name, type, cancellationToken));
+        context.AddLifecycle(plugin);
+        context.AddReadiness(plugin);
+        return [plugin];
+    }
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LogInterval = TimeSpan.FromMilliseconds(500);
 
