@@ -94,6 +94,11 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             resolver = Rebuild(); // sync completed since the last change event
         }
 
+        if (resolver.Answers.TryServe(request, Name))
+        {
+            return new ValueTask<DnsResult>(DnsResult.Success);
+        }
+
         var qname = request.QuestionName;
         var reply = request.CreateReply();
         var opt = reply.Opt;
@@ -116,6 +121,11 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         if (result.UpstreamTarget is { } target)
         {
             return ResolveUpstreamAsync(request, resolver, reply, opt, target, cancellationToken);
+        }
+        if (result.Outcome != KubernetesOutcome.ServFail)
+        {
+            // The reply depends only on this snapshot and the question as written: compile it once.
+            resolver.Answers.Store(request, reply);
         }
         return new ValueTask<DnsResult>(Write(request, reply, opt));
     }

@@ -82,6 +82,9 @@ public sealed class KubernetesResolver
 
     public bool Synced { get; }
 
+    /// <summary>Replies compiled from this snapshot (see <see cref="AnswerCache"/>).</summary>
+    internal AnswerCache Answers { get; } = new();
+
     internal KubernetesIndex Index => _index;
 
     public KubernetesOptions Options => _options;

@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using ClusterDns.Protocol;
+using ClusterDns.Server;
+
+namespace ClusterDns.Plugins.Kubernetes;
+
+/// <summary>
+/// Precompiled replies for one <see cref="KubernetesResolver"/> (one cluster snapshot): the first query for a
+/// (name as written, type) resolves and encodes normally and stores the encoded reply without id, RD/CD or OPT;
+/// later identical questions copy those bytes and patch the id and flags in (Knot/NSD style). The key keeps the
+/// client's case, because owner names, SRV targets and SOA names echo it. A new snapshot starts an empty cache,
+/// so nothing stale is ever served. Bounded: when full it is cleared (a random-name flood cannot grow it).
+/// </summary>
+internal sealed class AnswerCache
+{
+    public const int Capacity = 32_768;
+    private const int OptLength = 11;
+
+    private readonly ConcurrentDictionary<byte[], byte[]> _replies = new(ByteArrayComparer.Instance);
+    private readonly ConcurrentDictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+
+    public AnswerCache() => _lookup = _replies.GetAlternateLookup<ReadOnlySpan<byte>>();
+
+    public int Count => _replies.Count;
+
+    /// <summary>Writes the cached reply for this question, if there is one and it fits the client's limit.</summary>
+    public bool TryServe(DnsRequest request, string plugin)
+    {
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        var keyLength = WriteKey(request, key);
+        if (!_lookup.TryGetValue(key[..keyLength], out var template))
+        {
+            return false;
+        }
+        var info = request.Info;
+        var length = template.Length + (info.HasOpt ? OptLength : 0);
+        if (length > request.MaxResponseSize)
+        {
+            return false; // needs truncation: the slow path does it
+        }
+        var buffer = request.Response.GetBuffer();
+        template.CopyTo(buffer);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer, info.Header.Id);
+        var flags = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(buffer[2..])
+            | (info.Header.Flags & (DnsHeader.RdBit | DnsHeader.CdBit)));
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], flags);
+        if (info.HasOpt)
+        {
+            // As DnsRequest.CreateReply echoes it: root, OPT, max(size, 512), DO echoed, no options.
+            var opt = buffer[template.Length..];
+            opt[0] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(opt[1..], (ushort)DnsType.OPT);
+            BinaryPrimitives.WriteUInt16BigEndian(opt[3..], Math.Max(info.UdpPayloadSize, (ushort)512));
+            BinaryPrimitives.WriteUInt32BigEndian(opt[5..], info.DnssecOk ? OptRecord.DoBit : 0u);
+            BinaryPrimitives.WriteUInt16BigEndian(opt[9..], 0);
+            var additional = BinaryPrimitives.ReadUInt16BigEndian(buffer[10..]);
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[10..], (ushort)(additional + 1));
+        }
+        request.Response.Commit(length, plugin);
+        return true;
+    }
+
+    /// <summary>Stores <paramref name="reply"/> (which must not contain an OPT record) for this question.</summary>
+    public void Store(DnsRequest request, DnsMessage reply)
+    {
+        var header = reply.Header;
+        reply.Header.Id = 0;
+        reply.Header.RecursionDesired = false;
+        reply.Header.CheckingDisabled = false;
+        var encoded = reply.ToArray();
+        reply.Header = header;
+        if (encoded.Length == 0 || (BinaryPrimitives.ReadUInt16BigEndian(encoded.AsSpan(2)) & DnsHeader.TcBit) != 0)
+        {
+            return;
+        }
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        var keyLength = WriteKey(request, key);
+        if (_replies.Count >= Capacity)
+        {
+            _replies.Clear();
+        }
+        _replies.TryAdd(key[..keyLength].ToArray(), encoded);
+    }
+
+    private static int WriteKey(DnsRequest request, Span<byte> key)
+    {
+        var name = request.NameWire;
+        name.CopyTo(key);
+        BinaryPrimitives.WriteUInt16BigEndian(key[name.Length..], (ushort)request.Type);
+        return name.Length + 2;
+    }
+
+    /// <summary>Content equality for byte-array keys, with span lookups that allocate nothing.</summary>
+    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static ByteArrayComparer Instance { get; } = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x is not null && y is not null && x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode([DisallowNull] byte[] obj) => Hash(obj);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate) => Hash(alternate);
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+
+        private static int Hash(ReadOnlySpan<byte> bytes)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(bytes);
+            return hash.ToHashCode();
+        }
+    }
+}
