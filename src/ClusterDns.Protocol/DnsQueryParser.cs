@@ -91,9 +91,16 @@ public static class DnsQueryParser
     }
 
     /// <summary>Writes a header-and-question-only reply with <paramref name="rcode"/> (FORMERR, NOTIMP, REFUSED, SERVFAIL...),
-    /// echoing an OPT record when the query had one. Returns the length.</summary>
+    /// echoing an OPT record when the query had one. Returns the length, or -1 when
+    /// <paramref name="destination"/> is too small (512 octets always suffice).</summary>
     public static int WriteErrorReply(ReadOnlySpan<byte> query, in DnsQueryInfo info, DnsRcode rcode, Span<byte> destination, bool includeQuestion = true)
     {
+        includeQuestion &= info.QuestionEnd > DnsHeader.Size && info.QuestionEnd <= query.Length;
+        var needed = (includeQuestion ? info.QuestionEnd : DnsHeader.Size) + (info.HasOpt ? 11 : 0);
+        if (destination.Length < needed)
+        {
+            return -1;
+        }
         var header = new DnsHeader { Id = info.Header.Id };
         header.IsResponse = true;
         header.Opcode = info.Header.Opcode;
@@ -101,7 +108,7 @@ public static class DnsQueryParser
         header.CheckingDisabled = info.Header.CheckingDisabled;
         header.Rcode = (byte)((int)rcode & 0xF);
         var position = DnsHeader.Size;
-        if (includeQuestion && info.QuestionEnd > DnsHeader.Size)
+        if (includeQuestion)
         {
             query[DnsHeader.Size..info.QuestionEnd].CopyTo(destination[position..]);
             position = info.QuestionEnd;
