@@ -78,6 +78,10 @@ public static class DnsQueryParser
                 {
                     return QueryDisposition.FormErr; // RFC 6891 §6.1.1: more than one OPT
                 }
+                if (!OptionsWellFramed(packet.Slice(reader.Position, length)))
+                {
+                    return QueryDisposition.FormErr; // later code walks the options from OptDataOffset; miekg rejects these too
+                }
                 info.HasOpt = true;
                 info.UdpPayloadSize = rrClass;
                 info.EdnsVersion = (byte)(ttl >> 16);
@@ -88,6 +92,25 @@ public static class DnsQueryParser
             reader.Position += length;
         }
         return QueryDisposition.Query;
+    }
+
+    /// <summary>True when the OPT RDATA is a sequence of complete {code, length, data} options.</summary>
+    private static bool OptionsWellFramed(ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            if (data.Length < 4)
+            {
+                return false;
+            }
+            var length = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
+            if (data.Length - 4 < length)
+            {
+                return false;
+            }
+            data = data[(4 + length)..];
+        }
+        return true;
     }
 
     /// <summary>Writes a header-and-question-only reply with <paramref name="rcode"/> (FORMERR, NOTIMP, REFUSED, SERVFAIL...),

@@ -111,7 +111,7 @@ public ref struct DnsWriter
         {
             if (compress)
             {
-                var pointer = FindSuffix(wire[offset..]);
+                var pointer = FindSuffix(wire[offset..], start);
                 if (pointer >= 0)
                 {
                     if (!TryWriteUInt16((ushort)(0xC000 | pointer)))
@@ -144,10 +144,13 @@ public ref struct DnsWriter
         return true;
     }
 
-    /// <summary>Offset of a written name equal to <paramref name="suffix"/>, or -1.</summary>
-    private readonly int FindSuffix(scoped ReadOnlySpan<byte> suffix)
+    /// <summary>Offset of a written name equal to <paramref name="suffix"/>, or -1. Only names that start before
+    /// <paramref name="limit"/> (the name being written) count: the current name's own labels are followed by
+    /// octets not written yet, and pointing at them would make a loop (e.g. <c>a.a.</c>).</summary>
+    private readonly int FindSuffix(scoped ReadOnlySpan<byte> suffix, int limit)
     {
-        for (var i = 0; i < _offsetCount; i++)
+        // Offsets are recorded in increasing order.
+        for (var i = 0; i < _offsetCount && _offsets[i] < limit; i++)
         {
             if (NameAtEquals(_offsets[i], suffix))
             {
