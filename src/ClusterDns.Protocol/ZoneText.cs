@@ -82,7 +82,7 @@ public static class ZoneText
         }
         switch (type)
         {
-            case DnsType.A when data.Count == 1 && IPAddress.TryParse(data[0].Text, out var a) && a.AddressFamily == AddressFamily.InterNetwork:
+            case DnsType.A when data.Count == 1 && TryParseIPv4(data[0].Text, out var a):
                 return new ARecord(a) { Name = owner };
             case DnsType.AAAA when data.Count == 1 && IPAddress.TryParse(data[0].Text, out var a6) && a6.AddressFamily == AddressFamily.InterNetworkV6:
                 return new AaaaRecord(a6) { Name = owner };
@@ -231,6 +231,30 @@ public static class ZoneText
         return record is not null && reader.Position == length ? record : null;
     }
 
+    /// <summary>Strict dotted quad. IPAddress.TryParse also takes "1.2.3", "10" and octal/hex parts, which zone files do not.</summary>
+    private static bool TryParseIPv4(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        Span<byte> bytes = stackalloc byte[4];
+        var parts = 0;
+        foreach (var range in text.AsSpan().Split('.'))
+        {
+            var part = text.AsSpan(range);
+            if (parts == 4 || part.Length is 0 or > 3 || (part.Length > 1 && part[0] == '0')
+                || !byte.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out bytes[parts]))
+            {
+                return false;
+            }
+            parts++;
+        }
+        if (parts != 4)
+        {
+            return false;
+        }
+        address = new IPAddress(bytes);
+        return true;
+    }
+
     private static bool TryParseUInt16(string text, out ushort value) =>
         ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
@@ -281,7 +305,12 @@ public static class ZoneText
             }
             if (c == ';')
             {
-                break;
+                // A comment runs to the end of its line; a parenthesised record continues on the next one.
+                while (i < text.Length && text[i] != '\n')
+                {
+                    i++;
+                }
+                continue;
             }
             var builder = new StringBuilder();
             if (c == '"')
