@@ -125,7 +125,8 @@ public static class DnsMnemonics
             type = (DnsType)number;
             return true;
         }
-        if (Enum.TryParse(text, ignoreCase: true, out type) && type != DnsType.None && !char.IsDigit(text[0]))
+        // Enum.TryParse also takes numbers, signs and comma lists ("+1", "A,NS"); only a bare mnemonic is valid here.
+        if (IsMnemonic(text) && Enum.TryParse(text, ignoreCase: true, out type) && type != DnsType.None)
         {
             return true;
         }
@@ -142,12 +143,28 @@ public static class DnsMnemonics
             @class = (DnsClass)number;
             return true;
         }
-        if (text.Length > 0 && !char.IsDigit(text[0]) && Enum.TryParse(text, ignoreCase: true, out @class))
+        if (IsMnemonic(text) && Enum.TryParse(text, ignoreCase: true, out @class))
         {
             return true;
         }
         @class = 0;
         return false;
+    }
+
+    private static bool IsMnemonic(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty || !char.IsAsciiLetter(text[0]))
+        {
+            return false;
+        }
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetterOrDigit(c))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Parses an rcode mnemonic (NOERROR, NXDOMAIN, ...) or a number.</summary>

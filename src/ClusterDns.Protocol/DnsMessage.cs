@@ -47,11 +47,25 @@ public sealed class DnsMessage
         }
     }
 
-    /// <summary>The full 12-bit rcode (header bits plus the OPT extension).</summary>
+    /// <summary>The full 12-bit rcode (header bits plus the OPT extension). Setting it also updates the OPT
+    /// record's extended bits when there is one; without OPT only the low four bits can be sent (BADVERS and
+    /// other extended codes need an OPT record first).</summary>
     public DnsRcode Rcode
     {
         get => (DnsRcode)(Header.Rcode | (Opt is { } opt ? opt.ExtendedRcode << 4 : 0));
-        set => Header.Rcode = (byte)((int)value & 0xF);
+        set
+        {
+            Header.Rcode = (byte)((int)value & 0xF);
+            for (var i = 0; i < Additionals.Count; i++)
+            {
+                if (Additionals[i] is OptRecord opt)
+                {
+                    var extended = (uint)((int)value >> 4) & 0xFF;
+                    Additionals[i] = opt with { Ttl = (opt.Ttl & 0x00FFFFFF) | (extended << 24) };
+                    return;
+                }
+            }
+        }
     }
 
     public static bool TryParse(ReadOnlySpan<byte> packet, [NotNullWhen(true)] out DnsMessage? message, out DnsParseError error)
@@ -75,13 +89,27 @@ public sealed class DnsMessage
         }
         if (!ReadSection(ref reader, header.AnswerCount, result.Answers)
             || !ReadSection(ref reader, header.AuthorityCount, result.Authorities)
-            || !ReadSection(ref reader, header.AdditionalCount, result.Additionals))
+            || !ReadSection(ref reader, header.AdditionalCount, result.Additionals)
+            || CountOpt(result.Additionals) > 1)
         {
-            return false;
+            return false; // RFC 6891 §6.1.1: more than one OPT is a format error
         }
         error = DnsParseError.None;
         message = result;
         return true;
+    }
+
+    private static int CountOpt(List<DnsRecord> records)
+    {
+        var count = 0;
+        foreach (var record in records)
+        {
+            if (record is OptRecord)
+            {
+                count++;
+            }
+        }
+        return count;
     }
 
     public static DnsMessage Parse(ReadOnlySpan<byte> packet) =>
@@ -113,6 +141,10 @@ public sealed class DnsMessage
     /// </summary>
     public int Write(Span<byte> buffer, int maxSize = ushort.MaxValue)
     {
+        if (buffer.Length < DnsHeader.Size)
+        {
+            return -1;
+        }
         var limit = Math.Min(buffer.Length, Math.Max(maxSize, 12));
         var writer = new DnsWriter(buffer[..limit]);
         var opt = Opt;

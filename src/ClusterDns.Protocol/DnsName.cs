@@ -234,17 +234,30 @@ public sealed class DnsName : IEquatable<DnsName>
     }
 
     /// <summary>All labels of <paramref name="head"/> followed by <paramref name="tail"/>.</summary>
-    public static DnsName Concat(DnsName head, DnsName tail)
+    /// <exception cref="ArgumentException">The result would exceed 255 octets.</exception>
+    public static DnsName Concat(DnsName head, DnsName tail) =>
+        TryConcat(head, tail, out var name) ? name : throw new ArgumentException("name too long");
+
+    /// <summary>All labels of <paramref name="head"/> followed by <paramref name="tail"/>; false when the result
+    /// would exceed 255 octets.</summary>
+    public static bool TryConcat(DnsName head, DnsName tail, [NotNullWhen(true)] out DnsName? name)
     {
         var length = head._wire.Length - 1 + tail._wire.Length;
         if (length > MaxWireLength)
         {
-            throw new ArgumentException("name too long");
+            name = null;
+            return false;
+        }
+        if (head.IsRoot)
+        {
+            name = tail;
+            return true;
         }
         var wire = new byte[length];
         head._wire.AsSpan(0, head._wire.Length - 1).CopyTo(wire);
         tail._wire.CopyTo(wire, head._wire.Length - 1);
-        return new DnsName(wire);
+        name = new DnsName(wire);
+        return true;
     }
 
     public bool Equals(DnsName? other) => other is not null && DnsNameSpan.EqualsIgnoreCase(_wire, other._wire);
@@ -319,6 +332,11 @@ public static class DnsNameSpan
         var offset = 0;
         while (name.Length - offset > zone.Length)
         {
+            // A compression pointer or reserved label type here means the span is not a plain wire name.
+            if (name[offset] > DnsName.MaxLabelLength)
+            {
+                return false;
+            }
             offset += name[offset] + 1;
         }
         return name.Length - offset == zone.Length && EqualsIgnoreCase(name[offset..], zone);

@@ -78,6 +78,10 @@ public static class DnsQueryParser
                 {
                     return QueryDisposition.FormErr; // RFC 6891 §6.1.1: more than one OPT
                 }
+                if (!OptionsWellFramed(packet.Slice(reader.Position, length)))
+                {
+                    return QueryDisposition.FormErr; // later code walks the options from OptDataOffset; miekg rejects these too
+                }
                 info.HasOpt = true;
                 info.UdpPayloadSize = rrClass;
                 info.EdnsVersion = (byte)(ttl >> 16);
@@ -90,10 +94,36 @@ public static class DnsQueryParser
         return QueryDisposition.Query;
     }
 
+    /// <summary>True when the OPT RDATA is a sequence of complete {code, length, data} options.</summary>
+    private static bool OptionsWellFramed(ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            if (data.Length < 4)
+            {
+                return false;
+            }
+            var length = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
+            if (data.Length - 4 < length)
+            {
+                return false;
+            }
+            data = data[(4 + length)..];
+        }
+        return true;
+    }
+
     /// <summary>Writes a header-and-question-only reply with <paramref name="rcode"/> (FORMERR, NOTIMP, REFUSED, SERVFAIL...),
-    /// echoing an OPT record when the query had one. Returns the length.</summary>
+    /// echoing an OPT record when the query had one. Returns the length, or -1 when
+    /// <paramref name="destination"/> is too small (512 octets always suffice).</summary>
     public static int WriteErrorReply(ReadOnlySpan<byte> query, in DnsQueryInfo info, DnsRcode rcode, Span<byte> destination, bool includeQuestion = true)
     {
+        includeQuestion &= info.QuestionEnd > DnsHeader.Size && info.QuestionEnd <= query.Length;
+        var needed = (includeQuestion ? info.QuestionEnd : DnsHeader.Size) + (info.HasOpt ? 11 : 0);
+        if (destination.Length < needed)
+        {
+            return -1;
+        }
         var header = new DnsHeader { Id = info.Header.Id };
         header.IsResponse = true;
         header.Opcode = info.Header.Opcode;
@@ -101,7 +131,7 @@ public static class DnsQueryParser
         header.CheckingDisabled = info.Header.CheckingDisabled;
         header.Rcode = (byte)((int)rcode & 0xF);
         var position = DnsHeader.Size;
-        if (includeQuestion && info.QuestionEnd > DnsHeader.Size)
+        if (includeQuestion)
         {
             query[DnsHeader.Size..info.QuestionEnd].CopyTo(destination[position..]);
             position = info.QuestionEnd;

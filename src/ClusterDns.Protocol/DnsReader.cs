@@ -71,8 +71,8 @@ public ref struct DnsReader
     }
 
     /// <summary>Reads a possibly compressed name and writes its uncompressed wire form to <paramref name="destination"/>
-    /// (at least 255 octets). Guards: labels over 63, names over 255, reserved label types, pointers that do not
-    /// point strictly backwards (this also rules out loops).</summary>
+    /// (at least 255 octets). Guards: labels over 63, names over 255, reserved label types, pointers into the header, and
+    /// pointers that do not point strictly backwards (this also rules out loops).</summary>
     public bool TryReadName(scoped Span<byte> destination, out int length)
     {
         length = 0;
@@ -119,6 +119,10 @@ public ref struct DnsReader
                     if (target >= lowestTarget)
                     {
                         return false; // forward pointer, self pointer or loop
+                    }
+                    if (target < DnsHeader.Size)
+                    {
+                        return false; // no name lives in the header; copying such a name verbatim would also break replies
                     }
                     if (end < 0)
                     {

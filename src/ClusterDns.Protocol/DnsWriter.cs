@@ -22,13 +22,29 @@ public ref struct DnsWriter
     private CompressionOffsets _offsets;
     private int _offsetCount;
 
+    private int _position;
+
     public DnsWriter(Span<byte> buffer)
     {
         _buffer = buffer;
-        Position = 0;
+        _position = 0;
     }
 
-    public int Position { get; set; }
+    /// <summary>The write offset. Moving it backwards (rewinding a record that did not fit) also forgets
+    /// compression targets at or after the new offset: they are about to be overwritten, and a pointer to them
+    /// would point into unrelated bytes.</summary>
+    public int Position
+    {
+        readonly get => _position;
+        set
+        {
+            while (_offsetCount > 0 && _offsets[_offsetCount - 1] >= value)
+            {
+                _offsetCount--;
+            }
+            _position = value;
+        }
+    }
 
     public readonly Span<byte> Buffer => _buffer;
 
@@ -38,44 +54,44 @@ public ref struct DnsWriter
 
     public bool TryWriteUInt8(byte value)
     {
-        if (Position >= _buffer.Length)
+        if (_position >= _buffer.Length)
         {
             return false;
         }
-        _buffer[Position++] = value;
+        _buffer[_position++] = value;
         return true;
     }
 
     public bool TryWriteUInt16(ushort value)
     {
-        if (Position + 2 > _buffer.Length)
+        if (_position + 2 > _buffer.Length)
         {
             return false;
         }
-        BinaryPrimitives.WriteUInt16BigEndian(_buffer[Position..], value);
-        Position += 2;
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer[_position..], value);
+        _position += 2;
         return true;
     }
 
     public bool TryWriteUInt32(uint value)
     {
-        if (Position + 4 > _buffer.Length)
+        if (_position + 4 > _buffer.Length)
         {
             return false;
         }
-        BinaryPrimitives.WriteUInt32BigEndian(_buffer[Position..], value);
-        Position += 4;
+        BinaryPrimitives.WriteUInt32BigEndian(_buffer[_position..], value);
+        _position += 4;
         return true;
     }
 
     public bool TryWriteBytes(scoped ReadOnlySpan<byte> bytes)
     {
-        if (Position + bytes.Length > _buffer.Length)
+        if (_position + bytes.Length > _buffer.Length)
         {
             return false;
         }
-        bytes.CopyTo(_buffer[Position..]);
-        Position += bytes.Length;
+        bytes.CopyTo(_buffer[_position..]);
+        _position += bytes.Length;
         return true;
     }
 
@@ -84,14 +100,18 @@ public ref struct DnsWriter
     /// <summary>Writes an uncompressed wire-form name, replacing its longest already-written suffix by a pointer.</summary>
     public bool TryWriteName(scoped ReadOnlySpan<byte> wire, bool compress = true)
     {
+        if (wire.IsEmpty)
+        {
+            return false;
+        }
         compress &= Compress;
-        var start = Position;
+        var start = _position;
         var offset = 0;
         while (wire[offset] != 0)
         {
             if (compress)
             {
-                var pointer = FindSuffix(wire[offset..]);
+                var pointer = FindSuffix(wire[offset..], start);
                 if (pointer >= 0)
                 {
                     if (!TryWriteUInt16((ushort)(0xC000 | pointer)))
@@ -103,17 +123,17 @@ public ref struct DnsWriter
                 }
             }
             var labelLength = wire[offset] + 1;
-            if (Position + labelLength > _buffer.Length)
+            if (_position + labelLength > _buffer.Length)
             {
                 Position = start;
                 return false;
             }
-            if (Position <= 0x3FFF && _offsetCount < CompressionOffsets.Capacity)
+            if (_position <= 0x3FFF && _offsetCount < CompressionOffsets.Capacity)
             {
-                _offsets[_offsetCount++] = (ushort)Position;
+                _offsets[_offsetCount++] = (ushort)_position;
             }
-            wire.Slice(offset, labelLength).CopyTo(_buffer[Position..]);
-            Position += labelLength;
+            wire.Slice(offset, labelLength).CopyTo(_buffer[_position..]);
+            _position += labelLength;
             offset += labelLength;
         }
         if (!TryWriteUInt8(0))
@@ -124,10 +144,13 @@ public ref struct DnsWriter
         return true;
     }
 
-    /// <summary>Offset of a written name equal to <paramref name="suffix"/>, or -1.</summary>
-    private readonly int FindSuffix(scoped ReadOnlySpan<byte> suffix)
+    /// <summary>Offset of a written name equal to <paramref name="suffix"/>, or -1. Only names that start before
+    /// <paramref name="limit"/> (the name being written) count: the current name's own labels are followed by
+    /// octets not written yet, and pointing at them would make a loop (e.g. <c>a.a.</c>).</summary>
+    private readonly int FindSuffix(scoped ReadOnlySpan<byte> suffix, int limit)
     {
-        for (var i = 0; i < _offsetCount; i++)
+        // Offsets are recorded in increasing order.
+        for (var i = 0; i < _offsetCount && _offsets[i] < limit; i++)
         {
             if (NameAtEquals(_offsets[i], suffix))
             {
@@ -169,11 +192,11 @@ public ref struct DnsWriter
     /// <summary>Reserves a 16-bit length field; returns its offset for <see cref="PatchLength"/>.</summary>
     public bool TryReserveLength(out int lengthOffset)
     {
-        lengthOffset = Position;
+        lengthOffset = _position;
         return TryWriteUInt16(0);
     }
 
     /// <summary>Writes the number of octets since the reserved field into it.</summary>
     public readonly void PatchLength(int lengthOffset) =>
-        BinaryPrimitives.WriteUInt16BigEndian(_buffer[lengthOffset..], (ushort)(Position - lengthOffset - 2));
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer[lengthOffset..], (ushort)(_position - lengthOffset - 2));
 }

@@ -44,7 +44,10 @@ public static class ZoneText
                 ttl = number;
                 index++;
             }
-            else if (DnsMnemonics.TryParseClass(token, out var parsedClass) && !DnsMnemonics.TryParseType(token, out _))
+            // ANY is both a class and a (query) type: it is the class when a type follows it.
+            else if (DnsMnemonics.TryParseClass(token, out var parsedClass)
+                     && (!DnsMnemonics.TryParseType(token, out _)
+                         || (index + 1 < tokens.Count && !tokens[index + 1].Quoted && DnsMnemonics.TryParseType(tokens[index + 1].Text, out _))))
             {
                 @class = parsedClass;
                 index++;
@@ -73,9 +76,13 @@ public static class ZoneText
         {
             return ParseGeneric(type, data, owner, out error);
         }
+        if (type == DnsType.TXT)
+        {
+            return ParseTxt(data, owner, out error);
+        }
         switch (type)
         {
-            case DnsType.A when data.Count == 1 && IPAddress.TryParse(data[0].Text, out var a) && a.AddressFamily == AddressFamily.InterNetwork:
+            case DnsType.A when data.Count == 1 && TryParseIPv4(data[0].Text, out var a):
                 return new ARecord(a) { Name = owner };
             case DnsType.AAAA when data.Count == 1 && IPAddress.TryParse(data[0].Text, out var a6) && a6.AddressFamily == AddressFamily.InterNetworkV6:
                 return new AaaaRecord(a6) { Name = owner };
@@ -87,12 +94,12 @@ public static class ZoneText
                 return new PtrRecord(ptr) { Name = owner };
             case DnsType.DNAME when data.Count == 1 && TryParseName(data[0].Text, origin, out var dname):
                 return new DnameRecord(dname) { Name = owner };
-            case DnsType.MX when data.Count == 2 && ushort.TryParse(data[0].Text, CultureInfo.InvariantCulture, out var preference)
+            case DnsType.MX when data.Count == 2 && TryParseUInt16(data[0].Text, out var preference)
                                  && TryParseName(data[1].Text, origin, out var exchange):
                 return new MxRecord(preference, exchange) { Name = owner };
-            case DnsType.SRV when data.Count == 4 && ushort.TryParse(data[0].Text, CultureInfo.InvariantCulture, out var priority)
-                                  && ushort.TryParse(data[1].Text, CultureInfo.InvariantCulture, out var weight)
-                                  && ushort.TryParse(data[2].Text, CultureInfo.InvariantCulture, out var port)
+            case DnsType.SRV when data.Count == 4 && TryParseUInt16(data[0].Text, out var priority)
+                                  && TryParseUInt16(data[1].Text, out var weight)
+                                  && TryParseUInt16(data[2].Text, out var port)
                                   && TryParseName(data[3].Text, origin, out var target):
                 return new SrvRecord(priority, weight, port, target) { Name = owner };
             case DnsType.SOA when data.Count == 7 && TryParseName(data[0].Text, origin, out var mname) && TryParseName(data[1].Text, origin, out var rname)
@@ -100,31 +107,108 @@ public static class ZoneText
                                   && TryParseUInt32(data[4].Text, out var retry) && TryParseUInt32(data[5].Text, out var expire)
                                   && TryParseUInt32(data[6].Text, out var minimum):
                 return new SoaRecord(mname, rname, serial, refresh, retry, expire, minimum) { Name = owner };
-            case DnsType.TXT when data.Count >= 1:
-                {
-                    var strings = new List<string>(data.Count);
-                    foreach (var token in data)
-                    {
-                        if (token.Text.Length > 255)
-                        {
-                            error = "character-string longer than 255";
-                            return null;
-                        }
-                        strings.Add(token.Text);
-                    }
-                    return new TxtRecord(strings) { Name = owner };
-                }
-            case DnsType.HINFO when data.Count == 2:
-                return new HinfoRecord(data[0].Text, data[1].Text) { Name = owner };
+            case DnsType.HINFO when data.Count == 2 && TryCharacterString(data[0], out var cpu) && TryCharacterString(data[1], out var os):
+                return new HinfoRecord(cpu, os) { Name = owner };
             default:
                 return null;
         }
     }
 
-    private static UnknownRecord? ParseGeneric(DnsType type, List<Token> data, DnsName owner, out string error)
+    private static TxtRecord? ParseTxt(List<Token> data, DnsName owner, out string error)
+    {
+        error = "bad character-string";
+        var strings = new List<string>(data.Count);
+        foreach (var token in data)
+        {
+            if (!TryCharacterString(token, out var text))
+            {
+                return null;
+            }
+            strings.Add(text);
+        }
+        return new TxtRecord(strings) { Name = owner };
+    }
+
+    /// <summary>A character-string token: quoted ones were unescaped by the tokenizer, bare ones still carry
+    /// their <c>\X</c> / <c>\DDD</c> escapes (names need them kept). At most 255 octets.</summary>
+    private static bool TryCharacterString(Token token, out string text)
+    {
+        var decoded = token.Quoted ? token.Text : Unescape(token.Text);
+        text = decoded ?? string.Empty;
+        return decoded is not null && text.Length <= 255 && !HasNonLatin1(text);
+    }
+
+    private static bool HasNonLatin1(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c > 0xFF)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static string? Unescape(string text)
+    {
+        if (!text.Contains('\\'))
+        {
+            return text;
+        }
+        var builder = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] != '\\')
+            {
+                builder.Append(text[i]);
+                continue;
+            }
+            if (!TryReadEscape(text, ref i, out var c))
+            {
+                return null;
+            }
+            builder.Append(c);
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>Decodes the escape starting at the backslash at <paramref name="i"/>, leaving <paramref name="i"/>
+    /// on its last character. <c>\DDD</c> must be at most 255.</summary>
+    private static bool TryReadEscape(string text, ref int i, out char value)
+    {
+        value = '\0';
+        if (i + 1 >= text.Length)
+        {
+            return false;
+        }
+        if (!char.IsAsciiDigit(text[i + 1]))
+        {
+            value = text[i + 1];
+            i++;
+            return true;
+        }
+        if (i + 3 >= text.Length || !char.IsAsciiDigit(text[i + 2]) || !char.IsAsciiDigit(text[i + 3]))
+        {
+            return false;
+        }
+        var number = (text[i + 1] - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
+        if (number > 255)
+        {
+            return false;
+        }
+        value = (char)number;
+        i += 3;
+        return true;
+    }
+
+    /// <summary>RFC 3597 <c>\# length hex</c>. Known types are decoded into their typed record, as RFC 3597 §5 asks,
+    /// so text and wire forms agree on the record's class.</summary>
+    private static DnsRecord? ParseGeneric(DnsType type, List<Token> data, DnsName owner, out string error)
     {
         error = @"bad \# generic rdata";
-        if (data.Count < 2 || !int.TryParse(data[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+        if (data.Count < 2 || !int.TryParse(data[1].Text, NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+            || length > ushort.MaxValue)
         {
             return null;
         }
@@ -133,16 +217,46 @@ public static class ZoneText
         {
             hex.Append(data[i].Text);
         }
-        try
-        {
-            var bytes = Convert.FromHexString(hex.ToString());
-            return bytes.Length == length ? new UnknownRecord(type, bytes) { Name = owner } : null;
-        }
-        catch (FormatException)
+        if (hex.Length != length * 2)
         {
             return null;
         }
+        var bytes = new byte[length];
+        if (Convert.FromHexString(hex.ToString(), bytes, out _, out var written) != System.Buffers.OperationStatus.Done || written != length)
+        {
+            return null;
+        }
+        var reader = new DnsReader(bytes);
+        var record = RecordDataReader.Read(type, ref reader, length, owner, 0, DnsClass.IN);
+        return record is not null && reader.Position == length ? record : null;
     }
+
+    /// <summary>Strict dotted quad. IPAddress.TryParse also takes "1.2.3", "10" and octal/hex parts, which zone files do not.</summary>
+    private static bool TryParseIPv4(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        Span<byte> bytes = stackalloc byte[4];
+        var parts = 0;
+        foreach (var range in text.AsSpan().Split('.'))
+        {
+            var part = text.AsSpan(range);
+            if (parts == 4 || part.Length is 0 or > 3 || (part.Length > 1 && part[0] == '0')
+                || !byte.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out bytes[parts]))
+            {
+                return false;
+            }
+            parts++;
+        }
+        if (parts != 4)
+        {
+            return false;
+        }
+        address = new IPAddress(bytes);
+        return true;
+    }
+
+    private static bool TryParseUInt16(string text, out ushort value) =>
+        ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
     private static bool TryParseUInt32(string text, out uint value) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
@@ -158,19 +272,12 @@ public static class ZoneText
         }
         if (!text.EndsWith('.') && origin is not null)
         {
-            if (!DnsName.TryParse(text + ".", out var relative))
+            if (!DnsName.TryParse(text + ".", out var relative) || !DnsName.TryConcat(relative, origin, out var absolute))
             {
                 return false;
             }
-            try
-            {
-                name = DnsName.Concat(relative, origin);
-                return true;
-            }
-            catch (ArgumentException)
-            {
-                return false;
-            }
+            name = absolute;
+            return true;
         }
         if (!DnsName.TryParse(text, out var parsed))
         {
@@ -198,7 +305,12 @@ public static class ZoneText
             }
             if (c == ';')
             {
-                break;
+                // A comment runs to the end of its line; a parenthesised record continues on the next one.
+                while (i < text.Length && text[i] != '\n')
+                {
+                    i++;
+                }
+                continue;
             }
             var builder = new StringBuilder();
             if (c == '"')
@@ -214,16 +326,15 @@ public static class ZoneText
                         i++;
                         break;
                     }
-                    if (c == '\\' && i + 1 < text.Length)
+                    if (c == '\\')
                     {
-                        if (i + 3 < text.Length && char.IsAsciiDigit(text[i + 1]) && char.IsAsciiDigit(text[i + 2]) && char.IsAsciiDigit(text[i + 3]))
+                        if (!TryReadEscape(text, ref i, out var escaped))
                         {
-                            builder.Append((char)int.Parse(text.AsSpan(i + 1, 3), CultureInfo.InvariantCulture));
-                            i += 4;
-                            continue;
+                            error = "bad escape in quoted string";
+                            return null;
                         }
-                        builder.Append(text[i + 1]);
-                        i += 2;
+                        builder.Append(escaped);
+                        i++;
                         continue;
                     }
                     builder.Append(c);
@@ -239,6 +350,12 @@ public static class ZoneText
             }
             while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not ('(' or ')' or ';'))
             {
+                // Keep escapes verbatim (DnsName.TryParse decodes them), but an escaped ; ( ) or blank stays in the token.
+                if (text[i] == '\\' && i + 1 < text.Length)
+                {
+                    builder.Append('\\');
+                    i++;
+                }
                 builder.Append(text[i]);
                 i++;
             }

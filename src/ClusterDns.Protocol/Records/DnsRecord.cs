@@ -23,8 +23,9 @@ public abstract record DnsRecord
     /// <summary>RDATA in presentation (zone-file) form.</summary>
     public abstract string DataText();
 
-    /// <summary>Zone-file form, tab separated as dig and miekg/dns print it.</summary>
-    public override string ToString() =>
+    /// <summary>Zone-file form, tab separated as dig and miekg/dns print it. Sealed: otherwise every derived
+    /// record would get the compiler's <c>TypeName { ... }</c> ToString instead.</summary>
+    public sealed override string ToString() =>
         $"{Name}\t{Ttl.ToString(CultureInfo.InvariantCulture)}\t{Class.ToText()}\t{Type.ToText()}\t{DataText()}";
 
     /// <summary>Writes owner, type, class, TTL, RDLENGTH and RDATA. On failure the writer is rewound.</summary>
