@@ -20,7 +20,8 @@ public sealed class DnsRequest
 {
     public const int MaxMessageSize = ushort.MaxValue;
 
-    private readonly byte[] _query = new byte[MaxMessageSize];
+    // Pinned (POH) so the batched Linux receive path can hand their addresses to recvmmsg.
+    private readonly byte[] _query = GC.AllocateUninitializedArray<byte>(MaxMessageSize, pinned: true);
     private readonly byte[] _name = new byte[DnsName.MaxWireLength];
     private readonly byte[] _lowerName = new byte[DnsName.MaxWireLength];
     private DnsQueryInfo _info;

@@ -12,7 +12,7 @@ namespace ClusterDns.Server;
 public sealed class DnsResponseWriter
 {
     private readonly DnsRequest _request;
-    private readonly byte[] _buffer = new byte[DnsRequest.MaxMessageSize];
+    private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(DnsRequest.MaxMessageSize, pinned: true);
 
     internal DnsResponseWriter(DnsRequest request) => _request = request;
 
@@ -48,6 +48,9 @@ public sealed class DnsResponseWriter
         }
         Commit(length, plugin);
     }
+
+    /// <summary>The pinned array behind the reply (native send paths take its address).</summary>
+    internal byte[] GetBufferArray() => _buffer;
 
     /// <summary>Space for a raw reply; call <see cref="Commit"/> with the length written.</summary>
     public Span<byte> GetBuffer() => _buffer;

@@ -50,7 +50,10 @@ internal sealed partial class UdpListener : IDisposable
         for (var i = 0; i < socketCount; i++)
         {
             var socket = _sockets[i];
-            _threads[i] = new Thread(() => ReceiveLoop(socket)) { IsBackground = true, Name = $"dns-udp-{port}-{i}" };
+            ThreadStart loop = BatchedUdpReceiver.IsSupported
+                ? new BatchedUdpReceiver(socket, routes, logger, _pool, _stopping.Token).Run
+                : () => ReceiveLoop(socket);
+            _threads[i] = new Thread(loop) { IsBackground = true, Name = $"dns-udp-{port}-{i}" };
         }
     }
 
