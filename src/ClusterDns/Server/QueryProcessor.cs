@@ -120,6 +120,8 @@ public static partial class QueryProcessor
         ServerCounters.CountPanic();
         LogPanic(logger, routes.Address, exception.Message, exception);
         request.Response.WriteError(DnsRcode.ServFail);
+        // CoreDNS's recover calls errorAndMetricsFunc: the SERVFAIL is counted under zone "dropped".
+        ServerCounters.OnRejected(request, DnsRcode.ServFail);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recovered from panic in server: \"{Server}\" {Reason}")]
