@@ -6,8 +6,9 @@ namespace ClusterDns.Metrics;
 
 /// <summary>
 /// The process-wide default registry, set up once to look like the Go client's: <c>process_*</c> series (plus the
-/// three prometheus-net does not emit), the runtime's own meter as the counterpart of <c>go_*</c>, and none of
-/// prometheus-net's debug series or the legacy EventCounter adapter (it polls and allocates in the background).
+/// three prometheus-net does not emit) and prometheus-net's <c>dotnet_*</c> GC series as the counterpart of <c>go_*</c>.
+/// The Meter and EventCounter adapters are off: they add <c>prometheus_net_*</c> self-metrics and many series no
+/// CoreDNS dashboard knows, and run listeners in the background.
 /// </summary>
 public static class MetricsRegistry
 {
@@ -25,12 +26,10 @@ public static class MetricsRegistry
         {
             return;
         }
-        PromMetrics.ConfigureMeterAdapter(static options =>
-            options.InstrumentFilterPredicate = static instrument => instrument.Meter.Name == "System.Runtime");
         PromMetrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
         {
             SuppressProcessMetrics = false,
-            SuppressMeters = false,
+            SuppressMeters = true,
             SuppressEventCounters = true,
             SuppressDebugMetrics = true,
         });

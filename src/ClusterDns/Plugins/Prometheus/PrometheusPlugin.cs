@@ -71,14 +71,20 @@ public sealed class PrometheusPlugin : DnsPlugin
     /// <summary>The <c>goversion</c> label's counterpart: the runtime that runs us.</summary>
     public static string GoVersion { get; } = "dotnet" + Environment.Version;
 
-    /// <summary>The source revision the SDK stamps after '+' in the informational version, or "".</summary>
+    /// <summary>The source revision the SDK stamps after '+' in the informational version, shortened to 7 hex digits
+    /// as CoreDNS's <c>git describe --always</c> prints it; "" when the build had no git metadata.</summary>
     public static string Revision { get; } = ReadRevision();
 
     private static string ReadRevision()
     {
         var informational = typeof(PrometheusPlugin).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
         var plus = informational?.IndexOf('+', StringComparison.Ordinal) ?? -1;
-        return plus >= 0 ? informational![(plus + 1)..] : string.Empty;
+        if (plus < 0)
+        {
+            return string.Empty;
+        }
+        var revision = informational![(plus + 1)..];
+        return revision.Length > 7 ? revision[..7] : revision;
     }
 
     /// <summary>Go's <c>net.SplitHostPort</c> check, with its wording for the common mistake of a bare port.</summary>
