@@ -105,34 +105,35 @@ public sealed class PrometheusPlugin : DnsPlugin
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
-        // Captured before the chain: rewrite may replace the question, and CoreDNS reports the request as received.
+        // Captured before the chain: a rewrite below reloads the request (new question, zone reset), and CoreDNS
+        // reports the request as received under the zone matched on arrival.
         var facts = RequestFacts.Capture(request);
+        var series = _series.Get(request.Server, request.Zone);
         var start = Stopwatch.GetTimestamp();
         var pending = NextAsync(request, cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
             var result = pending.Result;
-            Report(request, facts, start, result);
+            Report(series, request, facts, start, result);
             return new ValueTask<DnsResult>(result);
         }
-        return AwaitAndReport(request, facts, start, pending);
+        return AwaitAndReport(series, request, facts, start, pending);
     }
 
-    private async ValueTask<DnsResult> AwaitAndReport(DnsRequest request, RequestFacts facts, long start, ValueTask<DnsResult> pending)
+    private static async ValueTask<DnsResult> AwaitAndReport(RequestSeries series, DnsRequest request, RequestFacts facts, long start, ValueTask<DnsResult> pending)
     {
         var result = await pending.ConfigureAwait(false);
-        Report(request, facts, start, result);
+        Report(series, request, facts, start, result);
         return result;
     }
 
-    private void Report(DnsRequest request, in RequestFacts facts, long start, DnsResult result)
+    private static void Report(RequestSeries series, DnsRequest request, in RequestFacts facts, long start, DnsResult result)
     {
         var response = request.Response;
         // As plugin/metrics: an unwritten SERVFAIL/REFUSED/... is reported with the returned rcode (the server writes it
         // after us); the plugin label is whoever wrote, "" when nobody did, and the size is what was written so far.
         var rcode = result.ServerWrites ? (int)result.Rcode : response.Written ? (int)response.Rcode : 0;
         var size = response.Written ? response.Length : 0;
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        _series.Get(request.Server, request.Zone).Report(facts, rcode, response.Plugin, size, seconds);
+        series.Report(facts, rcode, response.Plugin, size, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 }

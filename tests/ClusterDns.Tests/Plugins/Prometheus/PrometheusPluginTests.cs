@@ -256,6 +256,42 @@ public sealed class PrometheusPluginTests
     }
 
     [Fact]
+    public async Task Request_is_reported_as_received_when_a_later_plugin_rewrites_it()
+    {
+        var plugins = new Dictionary<string, PluginDescriptor>(ClusterDns.Plugins.BuiltinPlugins.All)
+        {
+            ["rewrite"] = new("rewrite", _ => [new RewritePlugin()]),
+        };
+        await using var server = await TestDnsServer.StartAsync("rw.test:0 {\n    prometheus 127.0.0.1:0\n    rewrite\n    whoami\n}\n", plugins: plugins);
+        var port = HttpPort(server);
+        var before = await Exposition.ScrapeAsync(port);
+        await QueryAsync(server, "a.rw.test.", DnsType.A);
+        var after = await Exposition.ScrapeAsync(port);
+
+        double Delta(params (string, string)[] match) => after.Sum("coredns_dns_requests_total", match) - before.Sum("coredns_dns_requests_total", match);
+        Assert.Equal(1, Delta(("zone", "rw.test."), ("type", "A")));
+        Assert.Equal(0, Delta(("type", "TXT")));
+    }
+
+    [Fact]
+    public async Task Panic_counts_in_panics_total_and_as_a_dropped_servfail()
+    {
+        var plugins = new Dictionary<string, PluginDescriptor>(ClusterDns.Plugins.BuiltinPlugins.All)
+        {
+            ["erratic"] = new("erratic", _ => [new ThrowingPlugin()]),
+        };
+        await using var server = await TestDnsServer.StartAsync("panic.test:0 {\n    bind 127.0.0.1\n    prometheus 127.0.0.1:0\n    erratic\n}\n", plugins: plugins);
+        var port = HttpPort(server);
+        var before = await Exposition.ScrapeAsync(port);
+        Assert.Equal(DnsRcode.ServFail, (await QueryAsync(server, "a.panic.test.", DnsType.A)).Rcode);
+        var after = await Exposition.ScrapeAsync(port);
+
+        Assert.Equal(1, after.Sum("coredns_panics_total") - before.Sum("coredns_panics_total"));
+        (string, string)[] dropped = [("server", "dns://127.0.0.1:0"), ("zone", "dropped"), ("rcode", "SERVFAIL"), ("plugin", "")];
+        Assert.Equal(1, after.Sum("coredns_dns_responses_total", dropped) - before.Sum("coredns_dns_responses_total", dropped));
+    }
+
+    [Fact]
     public async Task Two_blocks_share_one_metrics_listener_and_plugin_enabled_lists_each_handler()
     {
         const string corefile = """
@@ -420,6 +456,27 @@ public sealed class PrometheusPluginTests
 
         public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken) =>
             new(new DnsResult(DnsRcode.ServFail, "test failure"));
+    }
+
+    private sealed class ThrowingPlugin : DnsPlugin
+    {
+        public override string Name => "erratic";
+
+        public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("boom");
+    }
+
+    /// <summary>Replaces the question as CoreDNS's rewrite does before calling next.</summary>
+    private sealed class RewritePlugin : DnsPlugin
+    {
+        public override string Name => "rewrite";
+
+        public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
+        {
+            var query = DnsMessage.CreateQuery("other.example.", DnsType.TXT, id: request.Id, ednsSize: 1232).ToArray();
+            request.Load(query, request.Transport);
+            return NextAsync(request, cancellationToken);
+        }
     }
 
     private sealed class NxDomainPlugin : DnsPlugin
