@@ -11,7 +11,9 @@ public static class BuiltinPlugins
         Reload.ReloadLifecycle.Descriptor,
         Loop.LoopPlugin.Descriptor,
         Loadbalance.LoadbalancePlugin.Descriptor,
-        Kubernetes.KubernetesPlugin.Descriptor);
+        Kubernetes.KubernetesPlugin.Descriptor,
+
+        Prometheus.PrometheusPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {

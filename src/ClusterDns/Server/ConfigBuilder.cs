@@ -93,7 +93,12 @@ public sealed class ConfigBuilder
             listeners.Add(new ListenerSpec(address, entry.Bind, entry.Port,
                 new ListenerRoutes(address, entry.Blocks, collector.AnyClassListeners.Contains(address))));
         }
-        return new ServerConfig(listeners, blocks, collector, hash);
+        var config = new ServerConfig(listeners, blocks, collector, hash);
+        foreach (var callback in collector.ConfigBuilt)
+        {
+            callback(config);
+        }
+        return config;
     }
 
     /// <summary>CoreDNS's server label: <c>dns://:53</c>, or <c>dns://127.0.0.1:53</c> with <c>bind</c>.</summary>

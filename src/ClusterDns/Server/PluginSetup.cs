@@ -54,6 +54,10 @@ public sealed class PluginSetupContext
 
     public void AddReadiness(IReadinessReporter reporter) => Collector.Readiness.Add(reporter);
 
+    /// <summary>Runs once the whole configuration is built (every block's chain complete), before it is applied; a
+    /// failed build never calls it. For side data that needs other plugins' handlers (metrics' plugin_enabled).</summary>
+    public void OnConfigBuilt(Action<ServerConfig> callback) => Collector.ConfigBuilt.Add(callback);
+
     /// <summary>Runs on final shutdown (SIGTERM/SIGINT), before the listeners close (health's lameduck).</summary>
     public void OnShutdown(Func<Task> hook) => Collector.ShutdownHooks.Add(hook);
 
@@ -78,6 +82,8 @@ internal sealed class ConfigCollector
     public List<IReadinessReporter> Readiness { get; } = [];
 
     public List<Func<Task>> ShutdownHooks { get; } = [];
+
+    public List<Action<ServerConfig>> ConfigBuilt { get; } = [];
 
     public HashSet<string> AnyClassListeners { get; } = new(StringComparer.Ordinal);
 

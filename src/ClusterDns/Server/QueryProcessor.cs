@@ -22,7 +22,7 @@ public static class ServerCounters
 
     internal static void CountPanic() => Interlocked.Increment(ref _panics);
 
-    /// <summary>Raised for every query rejected before a chain ran (zone "dropped"): server, rcode written.</summary>
+    /// <summary>Raised for every query rejected before a chain ran, and for recovered panics (zone "dropped"): server, rcode written.</summary>
     public static event Action<DnsRequest, DnsRcode>? Rejected;
 
     internal static void OnRejected(DnsRequest request, DnsRcode rcode) => Rejected?.Invoke(request, rcode);
@@ -120,6 +120,8 @@ public static partial class QueryProcessor
         ServerCounters.CountPanic();
         LogPanic(logger, routes.Address, exception.Message, exception);
         request.Response.WriteError(DnsRcode.ServFail);
+        // CoreDNS's recover calls errorAndMetricsFunc: the SERVFAIL is counted under zone "dropped".
+        ServerCounters.OnRejected(request, DnsRcode.ServFail);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recovered from panic in server: \"{Server}\" {Reason}")]

@@ -1,0 +1,96 @@
+using Prometheus;
+using PromMetrics = Prometheus.Metrics;
+
+namespace ClusterDns.Metrics;
+
+// Smaller plugins' series (names and labels from CoreDNS). Labelled children are exported only once touched, as in Go.
+
+/// <summary><c>coredns_autopath_success_total{server}</c>.</summary>
+public static class AutopathMetrics
+{
+    public static Counter Success { get; } = PromMetrics.CreateCounter("coredns_autopath_success_total",
+        "Counter of requests that did autopath.", ["server"]);
+}
+
+/// <summary><c>coredns_hosts_*</c>.</summary>
+public static class HostsMetrics
+{
+    public static Gauge Entries { get; } = PromMetrics.CreateGauge("coredns_hosts_entries",
+        "The combined number of entries in hosts and Corefile.", ["hostsfile"]);
+
+    public static Gauge ReloadTimestamp { get; } = PromMetrics.CreateGauge("coredns_hosts_reload_timestamp_seconds",
+        "The timestamp of the last reload of hosts file.");
+}
+
+/// <summary><c>coredns_template_*</c>.</summary>
+public static class TemplateMetrics
+{
+    public static Counter Matches { get; } = PromMetrics.CreateCounter("coredns_template_matches_total",
+        "Counter of template regex matches.", ["server", "zone", "view", "class", "type"]);
+
+    public static Counter TemplateFailures { get; } = PromMetrics.CreateCounter("coredns_template_template_failures_total",
+        "Counter of go template failures.", ["server", "zone", "view", "class", "type", "section", "template"]);
+
+    public static Counter RRFailures { get; } = PromMetrics.CreateCounter("coredns_template_rr_failures_total",
+        "Counter of mis-templated RRs.", ["server", "zone", "view", "class", "type", "section", "template"]);
+}
+
+/// <summary><c>coredns_acl_*</c>.</summary>
+public static class AclMetrics
+{
+    public static Counter Blocked { get; } = PromMetrics.CreateCounter("coredns_acl_blocked_requests_total",
+        "Counter of DNS requests being blocked.", ["server", "zone", "view"]);
+
+    public static Counter Filtered { get; } = PromMetrics.CreateCounter("coredns_acl_filtered_requests_total",
+        "Counter of DNS requests being filtered.", ["server", "zone", "view"]);
+
+    public static Counter Allowed { get; } = PromMetrics.CreateCounter("coredns_acl_allowed_requests_total",
+        "Counter of DNS requests being allowed.", ["server", "view"]);
+
+    public static Counter Dropped { get; } = PromMetrics.CreateCounter("coredns_acl_dropped_requests_total",
+        "Counter of DNS requests being dropped.", ["server", "zone", "view"]);
+}
+
+/// <summary><c>coredns_dnssec_*</c>.</summary>
+public static class DnssecMetrics
+{
+    public static Gauge CacheEntries { get; } = PromMetrics.CreateGauge("coredns_dnssec_cache_entries",
+        "The number of elements in the dnssec cache.", ["server", "type"]);
+
+    public static Counter CacheHits { get; } = PromMetrics.CreateCounter("coredns_dnssec_cache_hits_total",
+        "The count of cache hits.", ["server"]);
+
+    public static Counter CacheMisses { get; } = PromMetrics.CreateCounter("coredns_dnssec_cache_misses_total",
+        "The count of cache misses.", ["server"]);
+}
+
+/// <summary><c>coredns_local_localhost_requests_total</c> (no server label).</summary>
+public static class LocalMetrics
+{
+    public static Counter LocalhostRequests { get; } = PromMetrics.CreateCounter("coredns_local_localhost_requests_total",
+        "Counter of localhost.<domain> requests.");
+}
+
+/// <summary>
+/// Registers every metric family up front. CoreDNS registers all compiled-in plugins' metrics at init (promauto), so
+/// unlabelled series (<c>coredns_reload_failed_total 0</c>, <c>coredns_health_request_failures_total 0</c>…) are on
+/// /metrics even before — or without — the plugin running; alerts built on them expect that.
+/// </summary>
+public static class MetricsCatalog
+{
+    public static void RegisterAll()
+    {
+        CoreMetrics.EnsureInitialized();
+        _ = CacheMetrics.Entries;
+        _ = ForwardMetrics.HealthcheckBroken;
+        _ = KubernetesMetrics.DnsProgrammingDuration;
+        _ = ReloadMetrics.Failed;
+        _ = HealthMetrics.RequestDuration;
+        _ = AutopathMetrics.Success;
+        _ = HostsMetrics.ReloadTimestamp;
+        _ = TemplateMetrics.Matches;
+        _ = AclMetrics.Blocked;
+        _ = DnssecMetrics.CacheHits;
+        _ = LocalMetrics.LocalhostRequests;
+    }
+}
