@@ -9,7 +9,8 @@ public static class BuiltinPlugins
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
         Whoami.WhoamiPlugin.Descriptor,
         Errors.ErrorsPlugin.Descriptor,
-        Log.LogPlugin.Descriptor);
+        Log.LogPlugin.Descriptor,
+        Hosts.HostsPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {
