@@ -10,7 +10,10 @@ public static class BuiltinPlugins
         Whoami.WhoamiPlugin.Descriptor,
         Errors.ErrorsPlugin.Descriptor,
         Log.LogPlugin.Descriptor,
-        Hosts.HostsPlugin.Descriptor);
+        Hosts.HostsPlugin.Descriptor,
+        Health.HealthPlugin.Descriptor,
+        Ready.ReadyPlugin.Descriptor,
+        Debug.DebugPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {

@@ -76,6 +76,7 @@ public sealed class TestDnsServer : IAsyncDisposable
             WorkingDirectory = directory,
             Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
         }, loggerFactory);
+        app.Services.SetMinimumLogLevel = level => provider.MinimumLevel = level;
         try
         {
             await app.StartAsync();
