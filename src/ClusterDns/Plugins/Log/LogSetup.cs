@@ -24,6 +24,7 @@ internal static class LogSetup
 {
     public const string CommonLogFormat = "{remote}:{port} - {>id} \"{type} {class} {name} {proto} {size} {>do} {>bufsize}\" {rcode} {>rflags} {rsize} {duration}";
     public const string CombinedLogFormat = CommonLogFormat + " \"{>opcode}\"";
+    private static readonly byte[] NeverMatches = new byte[DnsName.MaxWireLength + 1];
     private static readonly TimeSpan DefaultMinDuration = TimeSpan.FromMilliseconds(100);
 
     public static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
@@ -121,11 +122,9 @@ internal static class LogSetup
             foreach (var name in names)
             {
                 var scope = Fqdn(name);
-                if (!DnsName.TryParse(scope, out var scopeName))
-                {
-                    throw d.Err($"invalid name scope: {name}");
-                }
-                rules.Add(new LogRule(scope, scopeName.ToLowerInvariant().Wire.ToArray(), compiled, classes, minDuration));
+                // CoreDNS takes any text as a scope; one that is no valid name simply never matches.
+                var wire = DnsName.TryParse(scope, out var scopeName) ? scopeName.ToLowerInvariant().Wire.ToArray() : NeverMatches;
+                rules.Add(new LogRule(scope, wire, compiled, classes, minDuration));
             }
         }
         return rules;
