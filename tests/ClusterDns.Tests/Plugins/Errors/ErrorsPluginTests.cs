@@ -136,7 +136,8 @@ public sealed class ErrorsPluginTests
         await server.QueryAsync("example.org.", DnsType.A);
         await server.QueryAsync("example.org.", DnsType.A);
         await server.DisposeAsync();
-        Assert.Contains("[ERROR] plugin/errors: 2 errors like 'no next' occurred in last 1h0m0s", Lines(server.Log));
+        var log = await WaitForLogAsync(server, l => l.Contains("errors like", StringComparison.Ordinal));
+        Assert.Contains("[ERROR] plugin/errors: 2 errors like 'no next' occurred in last 1h0m0s", Lines(log));
     }
 
     [Fact]

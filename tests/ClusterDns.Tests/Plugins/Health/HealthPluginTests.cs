@@ -36,7 +36,8 @@ public sealed class HealthPluginTests
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(950), $"stopped after {watch.Elapsed}");
         Assert.Null(await TestDnsServer.ExchangeUdpAsync(endpoint, query, TimeSpan.FromMilliseconds(300)));
         await server.DisposeAsync();
-        Assert.Contains("[INFO] plugin/health: Going into lameduck mode for 1s", Lines(server.Log));
+        var log = await WaitForLogAsync(server, l => l.Contains("lameduck", StringComparison.Ordinal));
+        Assert.Contains("[INFO] plugin/health: Going into lameduck mode for 1s", Lines(log));
     }
 
     [Fact]
