@@ -126,7 +126,9 @@ public sealed partial class ErrorsPlugin : DnsPlugin, IPluginLifecycle
                 lock (_gate)
                 {
                     _timer?.Dispose();
-                    _timer = new Timer(static state => ((Consolidator)state!).Elapsed(), this, Rule.Period, Timeout.InfiniteTimeSpan);
+                    // Go's AfterFunc fires at once for zero or negative periods; Timer rejects negatives.
+                    var due = Rule.Period > TimeSpan.Zero ? Rule.Period : TimeSpan.Zero;
+                    _timer = new Timer(static state => ((Consolidator)state!).Elapsed(), this, due, Timeout.InfiniteTimeSpan);
                 }
                 if (owner.Stopped)
                 {

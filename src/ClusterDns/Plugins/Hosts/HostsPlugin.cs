@@ -192,7 +192,8 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
 
     private async Task ReloadLoopAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(Options.Reload);
+        // PeriodicTimer needs at least 1 ms; Go's ticker would spin on anything shorter anyway.
+        using var timer = new PeriodicTimer(Options.Reload < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : Options.Reload);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
