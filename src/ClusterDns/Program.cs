@@ -60,6 +60,7 @@ internal static class Program
         using var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddProvider(provider));
         var logger = loggerFactory.CreateLogger("clusterdns");
         await using var app = new ClusterDnsApp(options, loggerFactory);
+        app.Services.SetMinimumLogLevel = level => provider.MinimumLevel = level;
         try
         {
             await app.StartAsync().ConfigureAwait(false);

@@ -12,8 +12,13 @@ public static class BuiltinPlugins
         Loop.LoopPlugin.Descriptor,
         Loadbalance.LoadbalancePlugin.Descriptor,
         Kubernetes.KubernetesPlugin.Descriptor,
-
-        Prometheus.PrometheusPlugin.Descriptor);
+        Prometheus.PrometheusPlugin.Descriptor,
+        Errors.ErrorsPlugin.Descriptor,
+        Log.LogPlugin.Descriptor,
+        Hosts.HostsPlugin.Descriptor,
+        Health.HealthPlugin.Descriptor,
+        Ready.ReadyPlugin.Descriptor,
+        Debug.DebugPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {

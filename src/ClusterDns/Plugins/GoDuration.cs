@@ -1,91 +1,160 @@
 using System.Globalization;
+using System.Text;
 
 namespace ClusterDns.Plugins;
 
-/// <summary>Go's <c>time.ParseDuration</c> syntax as Corefiles use it: <c>500ms</c>, <c>5s</c>, <c>1m30s</c>, <c>2h</c>, <c>1.5s</c>.</summary>
+/// <summary>
+/// Go's <c>time.ParseDuration</c> and <c>Duration.String</c>, with Go's error texts, because Corefile
+/// options and log lines must read exactly as CoreDNS's do (<c>5m0s</c>, <c>time: invalid duration "x"</c>).
+/// Shared by every plugin that reads a duration option.
+/// </summary>
 public static class GoDuration
 {
-    public static bool TryParse(string s, out TimeSpan value)
+    private const long NanosPerTick = 100;
+
+    public static bool TryParse(string text, out TimeSpan value) => TryParse(text, out value, out _);
+
+    /// <summary>Parses <paramref name="text"/>; on failure <paramref name="error"/> is Go's message.</summary>
+    public static bool TryParse(string text, out TimeSpan value, out string error)
     {
         value = TimeSpan.Zero;
-        var i = 0;
+        error = string.Empty;
+        var s = text.AsSpan();
         var negative = false;
-        if (i < s.Length && s[i] is '+' or '-')
+        if (s.Length > 0 && s[0] is '-' or '+')
         {
-            negative = s[i] == '-';
-            i++;
+            negative = s[0] == '-';
+            s = s[1..];
         }
-        if (s.Length - i == 1 && s[i] == '0')
+        if (s.SequenceEqual("0"))
         {
-            return true; // bare "0" needs no unit
+            return true;
         }
-        if (i == s.Length)
+        if (s.IsEmpty)
         {
+            error = Invalid(text);
             return false;
         }
-        decimal totalNs = 0;
-        while (i < s.Length)
+        decimal total = 0;
+        while (!s.IsEmpty)
         {
-            var start = i;
-            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.'))
+            var i = 0;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
             {
                 i++;
             }
-            if (i == start || !decimal.TryParse(s.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+            var intDigits = i;
+            var fracDigits = 0;
+            if (i < s.Length && s[i] == '.')
             {
+                i++;
+                var start = i;
+                while (i < s.Length && char.IsAsciiDigit(s[i]))
+                {
+                    i++;
+                }
+                fracDigits = i - start;
+            }
+            if (intDigits == 0 && fracDigits == 0)
+            {
+                error = Invalid(text); // no digits, e.g. ".s"
                 return false;
             }
-            var unitStart = i;
-            while (i < s.Length && !char.IsAsciiDigit(s[i]) && s[i] != '.')
+            if (!decimal.TryParse(s[..i], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
             {
-                i++;
+                error = Invalid(text);
+                return false;
             }
-            decimal scale = s.AsSpan(unitStart, i - unitStart) switch
+            s = s[i..];
+            var u = 0;
+            while (u < s.Length && s[u] != '.' && !char.IsAsciiDigit(s[u]))
+            {
+                u++;
+            }
+            if (u == 0)
+            {
+                error = $"time: missing unit in duration {Quote(text)}";
+                return false;
+            }
+            decimal unit = s[..u] switch
             {
                 "ns" => 1m,
-                "us" or "µs" or "μs" => 1_000m,
+                "us" or "\u00b5s" or "\u03bcs" => 1_000m,
                 "ms" => 1_000_000m,
                 "s" => 1_000_000_000m,
                 "m" => 60_000_000_000m,
                 "h" => 3_600_000_000_000m,
                 _ => 0m,
             };
-            if (scale == 0m)
+            if (unit == 0m)
             {
+                error = $"time: unknown unit {Quote(s[..u].ToString())} in duration {Quote(text)}";
                 return false;
             }
-            totalNs += number * scale;
-            if (totalNs > long.MaxValue)
+            total += number * unit;
+            if (total > long.MaxValue)
             {
+                error = Invalid(text);
                 return false;
             }
+            s = s[u..];
         }
-        var ticks = (long)(totalNs / 100m);
+        var ticks = (long)(total / NanosPerTick);
         value = TimeSpan.FromTicks(negative ? -ticks : ticks);
         return true;
     }
 
-    /// <summary>Formats like Go's <c>Duration.String()</c> for whole seconds and sub-seconds: <c>5s</c>, <c>1m30s</c>, <c>500ms</c>.</summary>
+    private static string Invalid(string text) => $"time: invalid duration {Quote(text)}";
+
+    private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>Go's <c>Duration.String</c>: <c>0s</c>, <c>1.5ms</c>, <c>30s</c>, <c>5m0s</c>, <c>1h0m0s</c>.</summary>
     public static string Format(TimeSpan duration)
     {
-        if (duration == TimeSpan.Zero)
+        var nanos = duration.Ticks * NanosPerTick;
+        if (nanos == 0)
         {
             return "0s";
         }
-        if (duration < TimeSpan.FromSeconds(1))
+        var builder = new StringBuilder();
+        if (nanos < 0)
         {
-            return duration.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
+            builder.Append('-');
+            nanos = -nanos;
         }
-        var text = string.Empty;
-        if (duration.Hours + duration.Days * 24 > 0)
+        if (nanos < 1_000_000_000)
         {
-            text += (duration.Hours + duration.Days * 24).ToString(CultureInfo.InvariantCulture) + "h";
+            // Below a second Go picks the largest unit that keeps an integer part.
+            var (scale, unit) = nanos < 1_000 ? (1L, "ns") : nanos < 1_000_000 ? (1_000L, "\u00b5s") : (1_000_000L, "ms");
+            AppendFraction(builder, nanos, scale);
+            return builder.Append(unit).ToString();
         }
-        if (duration.Minutes > 0 || text.Length > 0)
+        var hours = nanos / 3_600_000_000_000;
+        nanos -= hours * 3_600_000_000_000;
+        var minutes = nanos / 60_000_000_000;
+        nanos -= minutes * 60_000_000_000;
+        if (hours > 0)
         {
-            text += duration.Minutes.ToString(CultureInfo.InvariantCulture) + "m";
+            builder.Append(hours.ToString(CultureInfo.InvariantCulture)).Append('h');
         }
-        var seconds = duration.Seconds + duration.Milliseconds / 1000.0;
-        return text + seconds.ToString(CultureInfo.InvariantCulture) + "s";
+        if (hours > 0 || minutes > 0)
+        {
+            builder.Append(minutes.ToString(CultureInfo.InvariantCulture)).Append('m');
+        }
+        AppendFraction(builder, nanos, 1_000_000_000);
+        return builder.Append('s').ToString();
+    }
+
+    private static void AppendFraction(StringBuilder builder, long value, long scale)
+    {
+        builder.Append((value / scale).ToString(CultureInfo.InvariantCulture));
+        var fraction = value % scale;
+        if (fraction == 0)
+        {
+            return;
+        }
+        var digits = scale.ToString(CultureInfo.InvariantCulture).Length - 1;
+        var text = fraction.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0').TrimEnd('0');
+        builder.Append('.').Append(text);
     }
 }

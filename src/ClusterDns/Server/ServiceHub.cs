@@ -66,6 +66,10 @@ public sealed class ServiceHub : IAsyncDisposable
         Environment.Exit(1);
     };
 
+    /// <summary>Sets the minimum level of the process logger (the <c>debug</c> plugin lowers it to Debug). The host that
+    /// owns the logger provider wires it; without that it does nothing.</summary>
+    public Action<LogLevel> SetMinimumLogLevel { get; set; } = static _ => { };
+
     /// <summary>Set during shutdown: ready answers 503 "Shutting down".</summary>
     public bool ShuttingDown { get; set; }
 

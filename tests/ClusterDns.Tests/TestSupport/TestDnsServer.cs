@@ -92,6 +92,7 @@ public sealed class TestDnsServer : IAsyncDisposable
             Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
         }, loggerFactory);
         configure?.Invoke(app.Services);
+        app.Services.SetMinimumLogLevel = level => provider.MinimumLevel = level;
         try
         {
             await app.StartAsync();

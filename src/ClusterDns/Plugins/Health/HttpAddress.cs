@@ -1,0 +1,57 @@
+using ClusterDns.Server;
+
+namespace ClusterDns.Plugins.Health;
+
+/// <summary>Address checks for the HTTP side plugins (health, ready): Go's net.SplitHostPort error texts first,
+/// then what our HTTP server can bind, so a bad address fails the configuration rather than its start.</summary>
+internal static class HttpAddress
+{
+    public static void Validate(string address)
+    {
+        if (SplitHostPortError(address) is { } why)
+        {
+            throw new FormatException($"address {address}: {why}");
+        }
+        HttpStatusServer.ParseAddress(address);
+    }
+
+    private static string? SplitHostPortError(string hostport)
+    {
+        var i = hostport.LastIndexOf(':');
+        if (i < 0)
+        {
+            return "missing port in address";
+        }
+        if (hostport.StartsWith('['))
+        {
+            var end = hostport.IndexOf(']', StringComparison.Ordinal);
+            if (end < 0)
+            {
+                return "missing ']' in address";
+            }
+            if (end + 1 == hostport.Length)
+            {
+                return "missing port in address";
+            }
+            if (end + 1 != i)
+            {
+                return hostport[end + 1] == ':' ? "too many colons in address" : "missing port in address";
+            }
+            if (hostport.IndexOf('[', 1) >= 0)
+            {
+                return "unexpected '[' in address";
+            }
+            return hostport.IndexOf(']', end + 1) >= 0 ? "unexpected ']' in address" : null;
+        }
+        var host = hostport[..i];
+        if (host.Contains(':', StringComparison.Ordinal))
+        {
+            return "too many colons in address";
+        }
+        if (hostport.Contains('[', StringComparison.Ordinal))
+        {
+            return "unexpected '[' in address";
+        }
+        return hostport.Contains(']', StringComparison.Ordinal) ? "unexpected ']' in address" : null;
+    }
+}
