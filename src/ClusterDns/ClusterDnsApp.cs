@@ -20,6 +20,9 @@ public sealed record AppOptions
 
     /// <summary>The plugins this server knows; tests add their own (under a plugin.cfg name) to probe the server core.</summary>
     public IReadOnlyDictionary<string, PluginDescriptor> Plugins { get; init; } = BuiltinPlugins.All;
+
+    /// <summary>Socket settings of every listener (no Corefile syntax reaches them; tests shorten the TCP timeouts).</summary>
+    public ListenerOptions Listener { get; init; } = new();
 }
 
 /// <summary>
@@ -43,7 +46,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
         Services = new ServiceHub(loggerFactory);
         _logger = loggerFactory.CreateLogger("clusterdns");
         _reloadLogger = loggerFactory.CreateLogger("plugin/reload");
-        _host = new DnsServerHost(Services);
+        _host = new DnsServerHost(Services, options.Listener);
         _builder = new ConfigBuilder(options.Plugins, PluginOrder.Default, Services, _host.ResolverFor);
     }
 
