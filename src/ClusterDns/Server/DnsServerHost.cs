@@ -76,10 +76,27 @@ public sealed partial class DnsServerHost : IAsyncDisposable
                 }
                 throw new ConfigException($"listen {exception.Message}");
             }
-            await StartLifecyclesAsync(config, cancellationToken).ConfigureAwait(false);
-            foreach (var (address, routes) in config.HttpRoutes)
+            try
             {
-                await _services.ServeHttpAsync(address, routes).ConfigureAwait(false);
+                await StartLifecyclesAsync(config, cancellationToken).ConfigureAwait(false);
+                foreach (var (address, routes) in config.HttpRoutes)
+                {
+                    await _services.ServeHttpAsync(address, routes).ConfigureAwait(false);
+                }
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The running configuration stays: close what this attempt opened and stop what it started.
+                foreach (var listener in opened)
+                {
+                    listener.Dispose();
+                }
+                await StopLifecyclesAsync(config).ConfigureAwait(false);
+                if (exception is ConfigException or OperationCanceledException)
+                {
+                    throw;
+                }
+                throw new ConfigException(exception.Message);
             }
             await _services.RetainHttpAsync(new HashSet<string>(config.HttpRoutes.Keys, StringComparer.Ordinal)).ConfigureAwait(false);
             var retired = new List<Listener>();
