@@ -62,6 +62,11 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
 
     public static string DefaultCorefile(int port) => $".:{port} {{\n    whoami\n    log\n}}\n";
 
+    /// <summary>The built-in default for this server's plugin set: <c>log</c> is left out while it is not built in, so
+    /// starting without a Corefile serves whoami instead of failing on a Corefile the user never wrote.</summary>
+    private string BuiltinCorefile() =>
+        _options.Plugins.ContainsKey("log") ? DefaultCorefile(_options.DnsPort) : $".:{_options.DnsPort} {{\n    whoami\n}}\n";
+
     /// <summary>Reads, parses and builds the configuration. Throws <see cref="CorefileException"/> or <see cref="ConfigException"/>.</summary>
     public ServerConfig Load()
     {
@@ -74,7 +79,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
         }
         if (document.Blocks.Count == 0)
         {
-            document = CorefileParser.Parse(DefaultCorefile(_options.DnsPort), "Corefile", parserOptions);
+            document = CorefileParser.Parse(BuiltinCorefile(), "Corefile", parserOptions);
         }
         return _builder.Build(document, directory, Hash(text, document.Files));
     }
@@ -89,7 +94,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
         if (_options.Conf is null && !File.Exists(path))
         {
             CorefilePath = null;
-            return (DefaultCorefile(_options.DnsPort), "Corefile", _options.WorkingDirectory);
+            return (BuiltinCorefile(), "Corefile", _options.WorkingDirectory);
         }
         var fullPath = Path.GetFullPath(path, _options.WorkingDirectory);
         try
@@ -100,7 +105,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException($"loading Corefile via flag: open {path}: {Describe(exception)}");
+            throw new ConfigException($"loading Caddyfile via flag: open {path}: {Describe(exception)}");
         }
     }
 
