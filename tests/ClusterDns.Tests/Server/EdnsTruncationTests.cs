@@ -134,4 +134,25 @@ public sealed class EdnsTruncationTests
         Assert.False(response.Header.ResultTruncated);
         Assert.Equal(Records, response.Answers.ARecords().Count());
     }
+
+    [Theory]
+    [InlineData(null, 512)]
+    [InlineData((ushort)1232, 1232)]
+    public async Task Raw_reply_from_a_plugin_is_truncated_to_the_client_limit_too(ushort? ednsSize, int limit)
+    {
+        await using var server = await TestDnsServer.StartAsync(".:0 {\n    cache\n}\n",
+            plugins: ServerTestKit.Plugins(new PluginDescriptor("cache", _ => [new RawBytesPlugin()])));
+        var query = DnsMessage.CreateQuery("big.example.", DnsType.A, id: 31, ednsSize: ednsSize).ToArray();
+        var raw = await server.ExchangeUdpAsync(query);
+        Assert.NotNull(raw);
+        Assert.InRange(raw.Length, 12, limit);
+        var reply = DnsMessage.Parse(raw);
+        Assert.True(reply.Header.Truncated);
+        Assert.Equal(31, reply.Header.Id);
+        Assert.InRange(reply.Answers.Count, 1, 99);
+        Assert.Equal(ednsSize is not null, reply.Opt is not null);
+        var tcp = await server.QueryAsync("big.example.", DnsType.A, tcp: true);
+        Assert.Equal(100, tcp.Answers.Count);
+        Assert.False(tcp.Header.Truncated);
+    }
 }

@@ -128,3 +128,22 @@ public sealed class ChaosLikePlugin : DnsPlugin
         return new ValueTask<DnsResult>(DnsResult.Success);
     }
 }
+
+/// <summary>Writes a prepared 100-record reply as raw bytes (the cache / precompiled-answer fast path), whatever the transport.</summary>
+public sealed class RawBytesPlugin : DnsPlugin
+{
+    public override string Name => "cache";
+
+    public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
+    {
+        var reply = request.CreateReply();
+        for (var i = 0; i < 100; i++)
+        {
+            reply.Answers.Add(new ARecord(new IPAddress([10, 1, 0, (byte)i])) { Name = request.QuestionName, Ttl = 30 });
+        }
+        var bytes = reply.ToArray(); // encoded for 64 KiB: not truncated
+        bytes.CopyTo(request.Response.GetBuffer());
+        request.Response.Commit(bytes.Length, Name);
+        return new ValueTask<DnsResult>(DnsResult.Success);
+    }
+}

@@ -53,6 +53,63 @@ public sealed class TransportTests
         Assert.Equal(tcpOnly ? "_tcp.example.org." : "_udp.example.org.", srv.DomainName.Value);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Ipv6_client_of_the_dual_stack_listener_is_seen_as_ipv6(bool tcp)
+    {
+        await using var server = await TestDnsServer.StartAsync(Whoami);
+        var output = await ServerTestKit.RunAsync("dig", ["@::1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "+tries=1", "+time=3", tcp ? "+tcp" : "+notcp", "example.org.", "A"]);
+        var dig = new DigOutput(output.Stdout);
+        Assert.Equal("NOERROR", dig.Status);
+        Assert.Contains(dig.Additionals, line => line.Contains("AAAA", StringComparison.Ordinal) && line.EndsWith("::1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Tcp_connections_beyond_the_cap_are_closed_at_once()
+    {
+        await using var server = await StartWithListenerOptionsAsync(Whoami, new ListenerOptions { MaxTcpConnections = 2 });
+        using var first = new TcpClient();
+        using var second = new TcpClient();
+        await first.ConnectAsync(server.Endpoint);
+        await second.ConnectAsync(server.Endpoint);
+        foreach (var client in new[] { first, second })
+        {
+            await WriteFrameAsync(client.GetStream(), DnsMessage.CreateQuery("example.org.", DnsType.A, id: 1).ToArray());
+            Assert.NotNull(await TestDnsServer.ReadFrameAsync(client.GetStream())); // both are being served
+        }
+        using var third = new TcpClient();
+        await third.ConnectAsync(server.Endpoint); // the kernel accepts; the server closes it
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            Assert.Equal(0, await third.GetStream().ReadAsync(new byte[1], deadline.Token));
+        }
+        catch (IOException)
+        {
+            // reset instead of FIN: closed all the same
+        }
+        first.Dispose();
+        // A slot frees up once a connection ends.
+        Assert.True(await ServerTestKit.EventuallyAsync(() =>
+        {
+            using var fourth = new TcpClient();
+            fourth.Connect(server.Endpoint);
+            var stream = fourth.GetStream();
+            stream.Write([0, 29, .. DnsMessage.CreateQuery("example.org.", DnsType.A, id: 4).ToArray()]);
+            stream.ReadTimeout = 1000;
+            try
+            {
+                return stream.Read(new byte[2]) == 2;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }));
+    }
+
     [Fact]
     public async Task Pipelined_tcp_queries_are_answered_as_they_complete()
     {
