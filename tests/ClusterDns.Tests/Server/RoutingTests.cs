@@ -146,4 +146,22 @@ public sealed class RoutingTests
         Assert.True(ServerCounters.Panics >= panicsBefore + 2, $"panics {panicsBefore} -> {ServerCounters.Panics}");
         Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("[ERROR] Recovered from panic in server: \"dns://:0\"", StringComparison.Ordinal)), server.Log);
     }
+
+    [Fact]
+    public async Task Internal_resolver_queries_the_listeners_own_routes_and_follows_reloads()
+    {
+        var plugins = ServerTestKit.Plugins(
+            ServerTestKit.Plugin("template", (context, _) => new ResolvingPlugin(context.Resolver)),
+            TxtPlugin.Descriptor("file"));
+        await using var server = await TestDnsServer.StartAsync(
+            "alias.example:0 {\n    template\n}\ntarget.example:0 {\n    file first\n}\n", plugins: plugins);
+        var output = await ServerTestKit.DigAsync(server.Port, "alias.example.", "A");
+        Assert.Equal("NOERROR", output.Status);
+        Assert.EndsWith("\"first\"", Assert.Single(output.Answers), StringComparison.Ordinal);
+        Assert.StartsWith("target.example.", Assert.Single(output.Answers), StringComparison.Ordinal);
+        await File.WriteAllTextAsync(server.CorefilePath, "alias.example:0 {\n    template\n}\ntarget.example:0 {\n    file second\n}\n");
+        Assert.True(await server.App.ReloadAsync());
+        output = await ServerTestKit.DigAsync(server.Port, "alias.example.", "A", "+tcp");
+        Assert.EndsWith("\"second\"", Assert.Single(output.Answers), StringComparison.Ordinal);
+    }
 }

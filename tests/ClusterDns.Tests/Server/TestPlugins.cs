@@ -147,3 +147,28 @@ public sealed class RawBytesPlugin : DnsPlugin
         return new ValueTask<DnsResult>(DnsResult.Success);
     }
 }
+
+/// <summary>Answers "alias.*" by resolving "target.example." TXT through the server's own listener (<see cref="InternalResolver"/>).</summary>
+public sealed class ResolvingPlugin(InternalResolver resolver) : DnsPlugin
+{
+    public override string Name => "template";
+
+    public override async ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.Name.StartsWith("alias.", StringComparison.Ordinal))
+        {
+            return await NextAsync(request, cancellationToken);
+        }
+        var upstream = await resolver(DnsName.Parse("target.example."), DnsType.TXT, cancellationToken);
+        var reply = request.CreateReply();
+        if (upstream is not null)
+        {
+            foreach (var answer in upstream.Answers)
+            {
+                reply.Answers.Add(answer);
+            }
+        }
+        request.Response.Write(reply, Name);
+        return DnsResult.Success;
+    }
+}
