@@ -20,6 +20,9 @@ public sealed record AppOptions
 
     /// <summary>The plugins this server knows; tests add their own (under a plugin.cfg name) to probe the server core.</summary>
     public IReadOnlyDictionary<string, PluginDescriptor> Plugins { get; init; } = BuiltinPlugins.All;
+
+    /// <summary>Socket settings of every listener (no Corefile syntax reaches them; tests shorten the TCP timeouts).</summary>
+    public ListenerOptions Listener { get; init; } = new();
 }
 
 /// <summary>
@@ -43,7 +46,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
         Services = new ServiceHub(loggerFactory);
         _logger = loggerFactory.CreateLogger("clusterdns");
         _reloadLogger = loggerFactory.CreateLogger("plugin/reload");
-        _host = new DnsServerHost(Services);
+        _host = new DnsServerHost(Services, options.Listener);
         _builder = new ConfigBuilder(options.Plugins, PluginOrder.Default, Services, _host.ResolverFor);
         Services.Reloader = this;
         Services.EndpointOf = address => _host.Endpoints.TryGetValue(address, out var endpoint) ? endpoint : null;
@@ -83,6 +86,11 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
 
     public static string DefaultCorefile(int port) => $".:{port} {{\n    whoami\n    log\n}}\n";
 
+    /// <summary>The built-in default for this server's plugin set: <c>log</c> is left out while it is not built in, so
+    /// starting without a Corefile serves whoami instead of failing on a Corefile the user never wrote.</summary>
+    private string BuiltinCorefile() =>
+        _options.Plugins.ContainsKey("log") ? DefaultCorefile(_options.DnsPort) : $".:{_options.DnsPort} {{\n    whoami\n}}\n";
+
     /// <summary>Reads, parses and builds the configuration. Throws <see cref="CorefileException"/> or <see cref="ConfigException"/>.</summary>
     public ServerConfig Load()
     {
@@ -95,7 +103,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
         }
         if (document.Blocks.Count == 0)
         {
-            document = CorefileParser.Parse(DefaultCorefile(_options.DnsPort), "Corefile", parserOptions);
+            document = CorefileParser.Parse(BuiltinCorefile(), "Corefile", parserOptions);
         }
         return _builder.Build(document, directory, Hash(text, document.Files));
     }
@@ -110,7 +118,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
         if (_options.Conf is null && !File.Exists(path))
         {
             CorefilePath = null;
-            return (DefaultCorefile(_options.DnsPort), "Corefile", _options.WorkingDirectory);
+            return (BuiltinCorefile(), "Corefile", _options.WorkingDirectory);
         }
         var fullPath = Path.GetFullPath(path, _options.WorkingDirectory);
         try
@@ -121,7 +129,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException($"loading Corefile via flag: open {path}: {Describe(exception)}");
+            throw new ConfigException($"loading Caddyfile via flag: open {path}: {Describe(exception)}");
         }
     }
 

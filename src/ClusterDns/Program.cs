@@ -22,8 +22,15 @@ internal static class Program
         {
             conf, port, plugins, version, quiet, pidFile,
         };
+        // Stray words are not a usage error but CoreDNS's fatal "extra command line arguments: [a b]" (exit 1).
+        root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction((result, cancellationToken) =>
         {
+            if (result.UnmatchedTokens.Count > 0)
+            {
+                Console.Error.WriteLine($"extra command line arguments: [{string.Join(' ', result.UnmatchedTokens)}]");
+                return Task.FromResult(1);
+            }
             if (result.GetValue(version))
             {
                 Console.WriteLine($"ClusterDns-{ClusterDnsApp.Version}");

@@ -57,6 +57,17 @@ public sealed class DnsResponseWriter
 
     public void Commit(int length, string plugin)
     {
+        if (length > _request.MaxResponseSize)
+        {
+            // A prepared reply (cache, precompiled answers) bigger than this client takes: scrub it as Write does.
+            length = DnsMessage.TryParse(_buffer.AsSpan(0, length), out var message, out _)
+                ? message.Write(_buffer, _request.MaxResponseSize)
+                : -1;
+            if (length < 0)
+            {
+                length = DnsQueryParser.WriteErrorReply(_request.Query, _request.Info, DnsRcode.ServFail, _buffer, includeQuestion: false);
+            }
+        }
         Length = length;
         Written = true;
         Plugin = plugin;

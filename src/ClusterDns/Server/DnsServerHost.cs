@@ -68,18 +68,35 @@ public sealed partial class DnsServerHost : IAsyncDisposable
                     }
                 }
             }
-            catch (SocketException exception)
+            catch (ConfigException)
             {
                 foreach (var listener in opened)
                 {
                     listener.Dispose();
                 }
-                throw new ConfigException($"listen {exception.Message}");
+                throw;
             }
-            await StartLifecyclesAsync(config, cancellationToken).ConfigureAwait(false);
-            foreach (var (address, routes) in config.HttpRoutes)
+            try
             {
-                await _services.ServeHttpAsync(address, routes).ConfigureAwait(false);
+                await StartLifecyclesAsync(config, cancellationToken).ConfigureAwait(false);
+                foreach (var (address, routes) in config.HttpRoutes)
+                {
+                    await _services.ServeHttpAsync(address, routes).ConfigureAwait(false);
+                }
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The running configuration stays: close what this attempt opened and stop what it started.
+                foreach (var listener in opened)
+                {
+                    listener.Dispose();
+                }
+                await StopLifecyclesAsync(config).ConfigureAwait(false);
+                if (exception is ConfigException or OperationCanceledException)
+                {
+                    throw;
+                }
+                throw new ConfigException(exception.Message);
             }
             await _services.RetainHttpAsync(new HashSet<string>(config.HttpRoutes.Keys, StringComparer.Ordinal)).ConfigureAwait(false);
             var retired = new List<Listener>();
@@ -243,7 +260,15 @@ public sealed partial class DnsServerHost : IAsyncDisposable
             // Port 0 (tests): UDP picks the port and TCP takes the same one; retry if TCP's is taken.
             for (var attempt = 0; ; attempt++)
             {
-                var udp = new UdpListener(spec.BindAddress, spec.Port, options.EffectiveUdpSockets, () => listener._routes, logger);
+                UdpListener udp;
+                try
+                {
+                    udp = new UdpListener(spec.BindAddress, spec.Port, options.EffectiveUdpSockets, () => listener._routes, logger);
+                }
+                catch (SocketException exception)
+                {
+                    throw ListenError("udp", spec, spec.Port, exception);
+                }
                 try
                 {
                     listener.Tcp = new DnsTcpListener(spec.BindAddress, udp.LocalEndPoint.Port, options, () => listener._routes, logger);
@@ -254,12 +279,32 @@ public sealed partial class DnsServerHost : IAsyncDisposable
                 {
                     udp.Dispose();
                 }
+                catch (SocketException exception)
+                {
+                    udp.Dispose();
+                    throw ListenError("tcp", spec, udp.LocalEndPoint.Port, exception);
+                }
                 catch
                 {
                     udp.Dispose();
                     throw;
                 }
             }
+        }
+
+        /// <summary>Go's text for a failed listen: <c>listen tcp :53: bind: address already in use</c>.</summary>
+        private static ConfigException ListenError(string network, ListenerSpec spec, int port, SocketException exception)
+        {
+            var host = spec.BindAddress is null ? string.Empty
+                : spec.BindAddress.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{spec.BindAddress}]" : spec.BindAddress.ToString();
+            var reason = exception.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => "address already in use",
+                SocketError.AccessDenied => "permission denied",
+                SocketError.AddressNotAvailable => "cannot assign requested address",
+                _ => exception.Message,
+            };
+            return new ConfigException($"listen {network} {host}:{port}: bind: {reason}");
         }
 
         public void Start()

@@ -64,8 +64,9 @@ internal sealed partial class DnsTcpListener : IDisposable
 
     private async Task ServeConnectionAsync(Socket client)
     {
-        using var sendLock = new SemaphoreSlim(1, 1);
-        using var inFlight = new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined);
+        // Not disposed: an answer still running after the close below releases them (no wait handle is ever created).
+        var sendLock = new SemaphoreSlim(1, 1);
+        var inFlight = new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined);
         var lengthPrefix = new byte[2];
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var local = (IPEndPoint)client.LocalEndPoint!;
@@ -88,6 +89,7 @@ internal sealed partial class DnsTcpListener : IDisposable
                 if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), _options.TcpReadTimeout).ConfigureAwait(false))
                 {
                     _pool.Enqueue(request);
+                    inFlight.Release();
                     return;
                 }
                 request.SetRemote(remote);

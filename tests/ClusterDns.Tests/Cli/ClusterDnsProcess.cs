@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Text;
+using ClusterDns.Tests.Server;
+
+namespace ClusterDns.Tests.Cli;
+
+/// <summary>
+/// The built <c>clusterdns</c> executable run as a child process (<c>dotnet clusterdns.dll ...</c>, the copy the test
+/// project's reference puts next to the test assembly), with its output collected line by line.
+/// </summary>
+public sealed class ClusterDnsProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+
+    private ClusterDnsProcess(Process process, string workingDirectory)
+    {
+        _process = process;
+        WorkingDirectory = workingDirectory;
+    }
+
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, "clusterdns.dll");
+
+    public string WorkingDirectory { get; }
+
+    public int Id => _process.Id;
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>A fresh empty working directory (no Corefile unless a test writes one).</summary>
+    public static string NewDirectory()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "clusterdns-cli-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    public static ClusterDnsProcess Start(string workingDirectory, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Executable);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var result = new ClusterDnsProcess(process, workingDirectory);
+        process.OutputDataReceived += (_, e) => Append(result._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(result._stderr, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return result;
+
+        static void Append(StringBuilder builder, string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            lock (builder)
+            {
+                builder.Append(line).Append('\n');
+            }
+        }
+    }
+
+    /// <summary>Runs to completion (for flags that print and exit, and for start-up errors).</summary>
+    public static async Task<ProcessOutput> RunAsync(string workingDirectory, params string[] arguments)
+    {
+        await using var process = Start(workingDirectory, arguments);
+        process._process.StandardInput.Close();
+        var exitCode = await process.WaitForExitAsync(ServerTestKit.ProcessTimeout);
+        return new ProcessOutput(exitCode, process.Stdout, process.Stderr);
+    }
+
+    public async Task WriteStdinAndCloseAsync(string text)
+    {
+        await _process.StandardInput.WriteAsync(text);
+        _process.StandardInput.Close();
+    }
+
+    /// <summary>Waits for the start-up banner's version line (the server is listening by then).</summary>
+    public async Task WaitForBannerAsync()
+    {
+        var started = await ServerTestKit.EventuallyAsync(() => Stdout.Contains("ClusterDns-", StringComparison.Ordinal) || HasExited, TimeSpan.FromSeconds(20));
+        Assert.True(started && !HasExited, $"server did not start\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}");
+    }
+
+    /// <summary>Sends a signal with the kill(1) command, as an operator or kubelet would.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        var output = await ServerTestKit.RunAsync("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(output.ExitCode == 0, output.ToString());
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"clusterdns did not exit\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}");
+        }
+        _process.WaitForExit(); // drains the asynchronous output readers
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        await Task.CompletedTask;
+    }
+}

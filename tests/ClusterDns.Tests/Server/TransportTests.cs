@@ -1,0 +1,242 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using ClusterDns.Logging;
+using ClusterDns.Protocol;
+using ClusterDns.Server;
+using ClusterDns.Tests.TestSupport;
+using DnsClient;
+using Microsoft.Extensions.Logging;
+
+namespace ClusterDns.Tests.Server;
+
+/// <summary>UDP and TCP as real clients use them: dig, kdig, DnsClient.NET and hand-framed TCP.</summary>
+public sealed class TransportTests
+{
+    private const string Whoami = ".:0 {\n    whoami\n}\n";
+
+    [Theory]
+    [InlineData("dig", false)]
+    [InlineData("dig", true)]
+    [InlineData("kdig", false)]
+    [InlineData("kdig", true)]
+    public async Task Whoami_answers_dig_and_kdig_over_udp_and_tcp(string tool, bool tcp)
+    {
+        await using var server = await TestDnsServer.StartAsync(Whoami);
+        string[] args = ["example.org.", "A", tcp ? "+tcp" : "+notcp"];
+        var output = tool == "dig" ? await ServerTestKit.DigAsync(server.Port, args) : await ServerTestKit.KdigAsync(server.Port, args);
+        Assert.Equal("NOERROR", output.Status);
+        Assert.Contains("aa", output.Flags);
+        Assert.Contains("qr", output.Flags);
+        Assert.Empty(output.Answers);
+        var additionals = output.Additionals;
+        Assert.Contains(additionals, line => line.StartsWith("example.org.", StringComparison.Ordinal) && line.EndsWith("127.0.0.1", StringComparison.Ordinal));
+        var srvOwner = tcp ? "_tcp.example.org." : "_udp.example.org.";
+        Assert.Contains(additionals, line => line.StartsWith(srvOwner, StringComparison.Ordinal) && line.Contains("SRV", StringComparison.Ordinal));
+        Assert.Contains(tcp ? "(TCP)" : "(UDP)", output.Text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Whoami_answers_DnsClient(bool tcpOnly)
+    {
+        await using var server = await TestDnsServer.StartAsync(Whoami);
+        var client = ServerTestKit.Lookup(server.Port, tcpOnly);
+        var response = await client.QueryAsync("example.org", QueryType.A);
+        Assert.False(response.HasError, response.ErrorMessage);
+        Assert.True(response.Header.HasAuthorityAnswer);
+        var a = Assert.Single(response.Additionals.ARecords());
+        Assert.Equal(IPAddress.Loopback, a.Address);
+        var srv = Assert.Single(response.Additionals.SrvRecords());
+        Assert.Equal(tcpOnly ? "_tcp.example.org." : "_udp.example.org.", srv.DomainName.Value);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Ipv6_client_of_the_dual_stack_listener_is_seen_as_ipv6(bool tcp)
+    {
+        await using var server = await TestDnsServer.StartAsync(Whoami);
+        var output = await ServerTestKit.RunAsync("dig", ["@::1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "+tries=1", "+time=3", tcp ? "+tcp" : "+notcp", "example.org.", "A"]);
+        var dig = new DigOutput(output.Stdout);
+        Assert.Equal("NOERROR", dig.Status);
+        Assert.Contains(dig.Additionals, line => line.Contains("AAAA", StringComparison.Ordinal) && line.EndsWith("::1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Tcp_connections_beyond_the_cap_are_closed_at_once()
+    {
+        await using var server = await StartWithListenerOptionsAsync(Whoami, new ListenerOptions { MaxTcpConnections = 2 });
+        using var first = new TcpClient();
+        using var second = new TcpClient();
+        await first.ConnectAsync(server.Endpoint);
+        await second.ConnectAsync(server.Endpoint);
+        foreach (var client in new[] { first, second })
+        {
+            await WriteFrameAsync(client.GetStream(), DnsMessage.CreateQuery("example.org.", DnsType.A, id: 1).ToArray());
+            Assert.NotNull(await TestDnsServer.ReadFrameAsync(client.GetStream())); // both are being served
+        }
+        using var third = new TcpClient();
+        await third.ConnectAsync(server.Endpoint); // the kernel accepts; the server closes it
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            Assert.Equal(0, await third.GetStream().ReadAsync(new byte[1], deadline.Token));
+        }
+        catch (IOException)
+        {
+            // reset instead of FIN: closed all the same
+        }
+        first.Dispose();
+        // A slot frees up once a connection ends.
+        Assert.True(await ServerTestKit.EventuallyAsync(() =>
+        {
+            using var fourth = new TcpClient();
+            fourth.Connect(server.Endpoint);
+            var stream = fourth.GetStream();
+            stream.Write([0, 29, .. DnsMessage.CreateQuery("example.org.", DnsType.A, id: 4).ToArray()]);
+            stream.ReadTimeout = 1000;
+            try
+            {
+                return stream.Read(new byte[2]) == 2;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }));
+    }
+
+    [Fact]
+    public async Task Pipelined_tcp_queries_are_answered_as_they_complete()
+    {
+        var plugins = ServerTestKit.Plugins(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(700))]));
+        await using var server = await TestDnsServer.StartAsync(".:0 {\n    erratic\n}\n", plugins: plugins);
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Endpoint);
+        var stream = client.GetStream();
+        string[] names = ["slow1.example.", "fast1.example.", "slow2.example.", "fast2.example.", "fast3.example."];
+        var frames = new List<byte>();
+        for (var i = 0; i < names.Length; i++)
+        {
+            var query = DnsMessage.CreateQuery(names[i], DnsType.TXT, id: (ushort)(100 + i)).ToArray();
+            frames.Add((byte)(query.Length >> 8));
+            frames.Add((byte)query.Length);
+            frames.AddRange(query);
+        }
+        var stopwatch = Stopwatch.StartNew();
+        await stream.WriteAsync(frames.ToArray()); // all five in one segment: true pipelining
+        var order = new List<string>();
+        for (var i = 0; i < names.Length; i++)
+        {
+            var frame = await TestDnsServer.ReadFrameAsync(stream);
+            Assert.NotNull(frame);
+            var reply = DnsMessage.Parse(frame);
+            var txt = Assert.IsType<TxtRecord>(Assert.Single(reply.Answers));
+            Assert.Equal(names[reply.Header.Id - 100], txt.Strings[0]);
+            order.Add(txt.Strings[0]);
+        }
+        stopwatch.Stop();
+        // The fast ones did not wait behind slow1, and the two slow ones were delayed concurrently, not one after the other.
+        Assert.Equal(["fast1.example.", "fast2.example.", "fast3.example."], order.Take(3));
+        Assert.Equal(["slow1.example.", "slow2.example."], order.Skip(3).Order());
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromMilliseconds(1400 * 2), $"took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Tcp_connection_serves_many_queries_then_closes_when_idle()
+    {
+        await using var server = await StartWithListenerOptionsAsync(Whoami, new ListenerOptions { TcpIdleTimeout = TimeSpan.FromMilliseconds(600) });
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Endpoint);
+        var stream = client.GetStream();
+        for (var i = 0; i < 3; i++)
+        {
+            await WriteFrameAsync(stream, DnsMessage.CreateQuery("example.org.", DnsType.A, id: (ushort)(7 + i)).ToArray());
+            var reply = await TestDnsServer.ReadFrameAsync(stream);
+            Assert.NotNull(reply);
+            Assert.Equal(7 + i, DnsMessage.Parse(reply).Header.Id);
+        }
+        var idle = Stopwatch.StartNew();
+        var buffer = new byte[1];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var read = await stream.ReadAsync(buffer, deadline.Token); // EOF when the server closes
+        idle.Stop();
+        Assert.Equal(0, read);
+        Assert.True(idle.Elapsed >= TimeSpan.FromMilliseconds(450), $"closed after {idle.Elapsed}, before the idle timeout");
+    }
+
+    [Fact]
+    public async Task Tcp_connection_with_a_stalled_frame_is_closed_after_the_read_timeout()
+    {
+        await using var server = await StartWithListenerOptionsAsync(Whoami,
+            new ListenerOptions { TcpReadTimeout = TimeSpan.FromMilliseconds(400), TcpIdleTimeout = TimeSpan.FromSeconds(30) });
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Endpoint);
+        var stream = client.GetStream();
+        await stream.WriteAsync(new byte[] { 0, 40, 1, 2, 3 }); // announces 40 octets, sends 3
+        var stopwatch = Stopwatch.StartNew();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        var read = await stream.ReadAsync(new byte[1], deadline.Token);
+        Assert.Equal(0, read);
+        // Closed because of the read timeout, not held until the in-flight bookkeeping gives up.
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"closed after {stopwatch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Tcp_half_closed_client_still_gets_its_pipelined_answers()
+    {
+        var plugins = ServerTestKit.Plugins(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(300))]));
+        await using var server = await TestDnsServer.StartAsync(".:0 {\n    erratic\n}\n", plugins: plugins);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server.Endpoint);
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        await WriteFrameAsync(stream, DnsMessage.CreateQuery("slow.example.", DnsType.TXT, id: 1).ToArray());
+        await WriteFrameAsync(stream, DnsMessage.CreateQuery("fast.example.", DnsType.TXT, id: 2).ToArray());
+        socket.Shutdown(SocketShutdown.Send);
+        var ids = new List<int>();
+        for (var i = 0; i < 2; i++)
+        {
+            var frame = await TestDnsServer.ReadFrameAsync(stream);
+            Assert.NotNull(frame);
+            ids.Add(DnsMessage.Parse(frame).Header.Id);
+        }
+        Assert.Equal([2, 1], ids);
+    }
+
+    internal static async Task WriteFrameAsync(Stream stream, byte[] message)
+    {
+        var frame = new byte[message.Length + 2];
+        BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)message.Length);
+        message.CopyTo(frame, 2);
+        await stream.WriteAsync(frame);
+    }
+
+    /// <summary>A server like <see cref="TestDnsServer"/>, with socket options Corefiles cannot set (short TCP timeouts).</summary>
+    private static async Task<OwnServer> StartWithListenerOptionsAsync(string corefile, ListenerOptions listenerOptions)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "clusterdns-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "Corefile");
+        await File.WriteAllTextAsync(path, corefile);
+        var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().AddProvider(new CoreDnsLoggerProvider(TextWriter.Null)));
+        var app = new ClusterDnsApp(new AppOptions { Conf = path, Quiet = true, WorkingDirectory = directory, Listener = listenerOptions }, loggerFactory);
+        await app.StartAsync();
+        return new OwnServer(app, loggerFactory, directory);
+    }
+
+    private sealed class OwnServer(ClusterDnsApp app, ILoggerFactory loggerFactory, string directory) : IAsyncDisposable
+    {
+        public IPEndPoint Endpoint => new(IPAddress.Loopback, app.Host.Endpoints.Values.Single().Port);
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.DisposeAsync();
+            loggerFactory.Dispose();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
