@@ -7,7 +7,8 @@ namespace ClusterDns.Plugins;
 public static class BuiltinPlugins
 {
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
-        Whoami.WhoamiPlugin.Descriptor);
+        Whoami.WhoamiPlugin.Descriptor,
+        Cache.CachePlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {
