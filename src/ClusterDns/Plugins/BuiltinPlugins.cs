@@ -8,7 +8,8 @@ public static class BuiltinPlugins
 {
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
         Whoami.WhoamiPlugin.Descriptor,
-        Cache.CachePlugin.Descriptor);
+        Cache.CachePlugin.Descriptor,
+        Forward.ForwardPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {
