@@ -11,7 +11,8 @@ public static class BuiltinPlugins
         Reload.ReloadLifecycle.Descriptor,
         Loop.LoopPlugin.Descriptor,
         Loadbalance.LoadbalancePlugin.Descriptor,
-        Kubernetes.KubernetesPlugin.Descriptor);
+        Kubernetes.KubernetesPlugin.Descriptor,
+        Transfer.TransferPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {
