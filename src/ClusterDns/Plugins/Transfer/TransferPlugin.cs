@@ -18,7 +18,8 @@ public sealed class TransferPlugin : DnsPlugin
     /// <summary>CoreDNS flushes an envelope once it holds more than 500 records.</summary>
     public const int MaxRecordsPerMessage = 500;
 
-    public static PluginDescriptor Descriptor { get; } = new("transfer", Setup);
+    // Several stanzas (different zones or peers) may share a block, as in CoreDNS.
+    public static PluginDescriptor Descriptor { get; } = new("transfer", Setup, OncePerBlock: false);
 
     private readonly TransferRule[] _rules;
     private readonly ILogger _logger;

@@ -1,4 +1,5 @@
 using ClusterDns.Corefile;
+using ClusterDns.Plugins;
 using ClusterDns.Plugins.Kubernetes;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
