@@ -80,6 +80,9 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     /// <summary>Readiness (<c>ready</c> plugin): the source finished its first list.</summary>
     public bool IsReady => _source?.HasSynced ?? false;
 
+    /// <summary>The cluster as last seen (for tools that explain answers; queries use the resolver).</summary>
+    public ClusterState State => _source?.Current ?? ClusterState.Empty;
+
     public KubernetesResolver Resolver => _resolver;
 
     /// <summary>Zone transfer (spec §9) from the current state: only the exact forward zone apexes.</summary>
