@@ -43,6 +43,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     private readonly ILogger _logger;
     private readonly Lock _rebuildGate = new();
     private IClusterSource? _source;
+    private k8s.Kubernetes? _client; // owned here only when rate limits wrap it
     private volatile KubernetesResolver _resolver;
 
     /// <param name="options">Parsed block.</param>
@@ -216,14 +217,26 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             source.Changed -= OnChanged;
             await source.DisposeAsync().ConfigureAwait(false);
         }
+        _client?.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    private IClusterSource CreateSource() =>
-        _options.Snapshot is { } path
-            ? new SnapshotFileClusterSource(path, _loggerFactory)
-            : new KubernetesClusterSource(KubernetesConnection.BuildConfig(_options.Connection), _options.ToWatchOptions(), _loggerFactory);
+    private IClusterSource CreateSource()
+    {
+        if (_options.Snapshot is { } path)
+        {
+            return new SnapshotFileClusterSource(path, _loggerFactory);
+        }
+        var config = KubernetesConnection.BuildConfig(_options.Connection);
+        if (!ApiRateLimitHandler.Needed(_options.ApiServerQps, _options.ApiServerMaxInflight))
+        {
+            return new KubernetesClusterSource(config, _options.ToWatchOptions(), _loggerFactory);
+        }
+        // apiserver_qps / apiserver_burst / apiserver_max_inflight: a limiting handler in the client's pipeline.
+        _client = new k8s.Kubernetes(config, new ApiRateLimitHandler(_options.ApiServerQps, _options.ApiServerBurst, _options.ApiServerMaxInflight));
+        return new KubernetesClusterSource(_client, _options.ToWatchOptions(), _loggerFactory);
+    }
 
     private void OnChanged(ClusterChange change) => Rebuild();
 
