@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ClusterDns;
 
-internal static class Program
+internal static partial class Program
 {
     private static int Main(string[] args)
     {
@@ -149,5 +149,6 @@ internal static class Program
         return code;
     }
 
-    private static void LogSignalReload(ILogger logger) => logger.LogInformation("SIGUSR1: Reloading");
+    [LoggerMessage(Level = LogLevel.Information, Message = "SIGUSR1: Reloading")]
+    private static partial void LogSignalReload(ILogger logger);
 }
