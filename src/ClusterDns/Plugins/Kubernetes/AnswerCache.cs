@@ -29,7 +29,7 @@ internal sealed class AnswerCache
     /// <summary>Writes the cached reply for this question, if there is one and it fits the client's limit.</summary>
     public bool TryServe(DnsRequest request, string plugin)
     {
-        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
         if (!_lookup.TryGetValue(key[..keyLength], out var template))
         {
@@ -76,7 +76,7 @@ internal sealed class AnswerCache
         {
             return;
         }
-        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
         if (_replies.Count >= Capacity)
         {
@@ -85,12 +85,14 @@ internal sealed class AnswerCache
         _replies.TryAdd(key[..keyLength].ToArray(), encoded);
     }
 
+    /// <summary>Question as written: name (client's case), type and class — the question section is echoed verbatim.</summary>
     private static int WriteKey(DnsRequest request, Span<byte> key)
     {
         var name = request.NameWire;
         name.CopyTo(key);
         BinaryPrimitives.WriteUInt16BigEndian(key[name.Length..], (ushort)request.Type);
-        return name.Length + 2;
+        BinaryPrimitives.WriteUInt16BigEndian(key[(name.Length + 2)..], (ushort)request.Class);
+        return name.Length + 4;
     }
 
     /// <summary>Content equality for byte-array keys, with span lookups that allocate nothing.</summary>
