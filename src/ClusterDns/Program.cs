@@ -30,6 +30,15 @@ internal static partial class Program
         {
             if (result.UnmatchedTokens.Count > 0)
             {
+                // Go's flag package: an unknown flag is a usage error (exit 2); stray words are fatal (exit 1).
+                foreach (var token in result.UnmatchedTokens)
+                {
+                    if (token.StartsWith('-') && token.Length > 1)
+                    {
+                        Console.Error.WriteLine($"flag provided but not defined: {token}");
+                        return Task.FromResult(2);
+                    }
+                }
                 Console.Error.WriteLine($"extra command line arguments: [{string.Join(' ', result.UnmatchedTokens)}]");
                 return Task.FromResult(1);
             }

@@ -74,6 +74,14 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Unknown_flag_is_a_usage_error_like_go()
+    {
+        var output = await ClusterDnsProcess.RunAsync(ClusterDnsProcess.NewDirectory(), "-quiet", "-foo");
+        Assert.Equal(2, output.ExitCode);
+        Assert.Contains("flag provided but not defined: -foo", output.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Port_in_use_is_fatal()
     {
         using var taken = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
