@@ -18,7 +18,8 @@ public static class BuiltinPlugins
         Hosts.HostsPlugin.Descriptor,
         Health.HealthPlugin.Descriptor,
         Ready.ReadyPlugin.Descriptor,
-        Debug.DebugPlugin.Descriptor);
+        Debug.DebugPlugin.Descriptor,
+        Transfer.TransferPlugin.Descriptor);
 
     private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
     {

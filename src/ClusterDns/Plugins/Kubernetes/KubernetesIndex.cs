@@ -155,6 +155,9 @@ internal sealed class KubernetesIndex
 
     public bool IsNamespaceExposed(ReadOnlySpan<char> ns) => _namespaces.Contains(ns);
 
+    /// <summary>Every service, in no particular order (zone transfer).</summary>
+    public IEnumerable<ServiceEntry> Services => _services.Dictionary.Values;
+
     public ServiceEntry? FindService(ReadOnlySpan<char> key) => _services.TryGetValue(key, out var entry) ? entry : null;
 
     public PtrEntry? FindPtr(UInt128 key) => _ptr.GetValueOrDefault(key);

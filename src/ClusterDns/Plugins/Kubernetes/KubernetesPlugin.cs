@@ -15,7 +15,7 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
 /// Changed event builds a new one, so queries never lock.
 /// </summary>
-public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter
+public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource
 {
     public static PluginDescriptor Descriptor { get; } = new("kubernetes", Setup);
 
@@ -81,6 +81,9 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     public bool IsReady => _source?.HasSynced ?? false;
 
     public KubernetesResolver Resolver => _resolver;
+
+    /// <summary>Zone transfer (spec §9) from the current state: only the exact forward zone apexes.</summary>
+    public IReadOnlyList<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial) => _resolver.Transfer(zone, ixfrSerial);
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {

@@ -206,6 +206,141 @@ public sealed class KubernetesResolver
         return new(KubernetesOutcome.Answer, upstream);
     }
 
+    /// <summary>
+    /// The AXFR stream of spec §9 for <paramref name="zone"/>, or null when <paramref name="zone"/> is not exactly one
+    /// of the forward zones ([DEV2]: sub-names and reverse zones are refused). An IXFR carrying the current serial gets
+    /// the SOA alone.
+    /// </summary>
+    public List<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial)
+    {
+        var index = -1;
+        for (var i = 0; i < _zones.Length; i++)
+        {
+            if (!_zoneReverse[i] && _zones[i] == zone)
+            {
+                index = i;
+            }
+        }
+        if (index < 0)
+        {
+            return null;
+        }
+        var apex = _zones[index];
+        var soa = Soa(apex);
+        var records = new List<DnsRecord> { soa };
+        if (ixfrSerial is { } serial && serial == soa.Serial)
+        {
+            return records;
+        }
+
+        var glue = new List<DnsRecord>();
+        foreach (var entry in _index.NameServers)
+        {
+            if (KubernetesIndex.Target(null, entry.RelativeWire, apex) is not { } name)
+            {
+                continue;
+            }
+            if (!records.Exists(r => r is NsRecord ns && ns.Target == name))
+            {
+                records.Add(new NsRecord(name) { Name = apex, Ttl = _ttl });
+            }
+            // [Q14] name-server glue is sent with TTL 0.
+            glue.Add(entry.Address.AddressFamily == AddressFamily.InterNetwork
+                ? new ARecord(entry.Address) { Name = name, Ttl = 0 }
+                : new AaaaRecord(entry.Address) { Name = name, Ttl = 0 });
+        }
+        records.AddRange(glue);
+
+        var services = new List<ServiceEntry>();
+        foreach (var service in _index.Services)
+        {
+            if (_index.IsNamespaceExposed(service.Namespace))
+            {
+                services.Add(service);
+            }
+        }
+        services.Sort(static (a, b) =>
+        {
+            var byName = string.CompareOrdinal(a.Name, b.Name);
+            return byName != 0 ? byName : string.CompareOrdinal(a.Namespace, b.Namespace);
+        });
+        foreach (var service in services)
+        {
+            TransferService(service, apex, records);
+        }
+        records.Add(soa);
+        return records;
+    }
+
+    private void TransferService(ServiceEntry service, DnsName apex, List<DnsRecord> records)
+    {
+        if (KubernetesIndex.Target(null, service.RelativeWire, apex) is not { } owner)
+        {
+            return;
+        }
+        switch (service.Kind)
+        {
+            case ServiceKind.ExternalName:
+                if (service.ExternalTarget is { } target)
+                {
+                    records.Add(new CnameRecord(target) { Name = owner, Ttl = _ttl });
+                }
+                break;
+            case ServiceKind.Headless:
+                foreach (var slice in service.Slices)
+                {
+                    if (slice.Endpoints.Length == 0)
+                    {
+                        continue;
+                    }
+                    var weight = (ushort)(100 / slice.Endpoints.Length);
+                    foreach (var ep in slice.Endpoints)
+                    {
+                        if (KubernetesIndex.Target(ep.Label, service.RelativeWire, apex) is not { } host)
+                        {
+                            continue;
+                        }
+                        records.Add(AddressRecord(owner, ep.Address));
+                        records.Add(AddressRecord(host, ep.Address));
+                        foreach (var port in slice.Ports)
+                        {
+                            if (port.Port >= 0 && port.Name.Length > 0 && PortOwner(port, owner) is { } srvOwner)
+                            {
+                                records.Add(new SrvRecord(0, weight, (ushort)port.Port, host) { Name = srvOwner, Ttl = _ttl });
+                            }
+                        }
+                    }
+                }
+                break;
+            default:
+                if (service.ClusterIps.Length == 0)
+                {
+                    break;
+                }
+                foreach (var ip in service.ClusterIps)
+                {
+                    records.Add(AddressRecord(owner, ip));
+                }
+                foreach (var port in service.Ports)
+                {
+                    if (port.Port < 0)
+                    {
+                        continue; // [DEV3] no "SRV ... 65535" for a port-less service
+                    }
+                    records.Add(new SrvRecord(0, 100, (ushort)port.Port, owner) { Name = owner, Ttl = _ttl });
+                    if (port.Name.Length > 0 && PortOwner(port, owner) is { } srvOwner)
+                    {
+                        records.Add(new SrvRecord(0, 100, (ushort)port.Port, owner) { Name = srvOwner, Ttl = _ttl });
+                    }
+                }
+                break;
+        }
+    }
+
+    /// <summary><c>_name._proto.owner</c>, lower-case; null if it would be too long or not a valid name.</summary>
+    private static DnsName? PortOwner(ServicePortInfo port, DnsName owner) =>
+        DnsName.TryParse("_" + port.Name.ToLowerInvariant() + "._" + port.Protocol.ToLowerInvariant() + "." + owner, out var name) ? name : null;
+
     /// <summary>The negative-answer SOA for <paramref name="qname"/> (used when an upstream lookup produced nothing).</summary>
     public void AppendSoa(DnsName qname, List<DnsRecord> authority)
     {
