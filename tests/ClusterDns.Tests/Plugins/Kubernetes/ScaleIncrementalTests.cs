@@ -6,6 +6,7 @@ using ClusterDns.Protocol;
 using ClusterDns.Server;
 using ClusterDns.Tests.Kubernetes;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
 
