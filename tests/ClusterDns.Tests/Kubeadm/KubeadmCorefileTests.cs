@@ -157,7 +157,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
 
         // cache: every lookup counts (cluster.local is looked up too, only never stored).
         Assert.True(Delta("coredns_cache_requests_total", cacheLabels) >= 6);
-        Assert.True(Delta("coredns_cache_hits_total", [.. cacheLabels, ("type", "success")]) >= 2);
+        Assert.True(Delta("coredns_cache_hits_total", [.. cacheLabels, ("type", "success")]) >= 1);
         Assert.True(Delta("coredns_cache_misses_total", cacheLabels) >= 4);
         Assert.True(after.Sum("coredns_cache_entries", [.. cacheLabels, ("type", "success")]) >= 1);
         Assert.Single(after.Find("coredns_cache_entries", [.. cacheLabels, ("type", "denial")]));
