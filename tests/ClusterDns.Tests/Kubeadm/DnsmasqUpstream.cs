@@ -10,7 +10,7 @@ namespace ClusterDns.Tests.Kubeadm;
 
 /// <summary>
 /// A real upstream resolver: Debian's dnsmasq (installed by .ci/run) on loopback, authoritative-ish for
-/// <c>example.test</c> from a hosts file (TTL 300), REFUSED for anything else. It prefers port 53 on a random
+/// <c>example.test</c> from a hosts file (TTL 300), every name under <c>wild.example.test</c> → 192.0.2.99, REFUSED for anything else. It prefers port 53 on a random
 /// 127.x.y.z address, so a resolv.conf-style file (which has no port syntax) can point the kubeadm Corefile's
 /// <c>forward . /etc/resolv.conf</c> at it unchanged; when port 53 cannot be bound (not root) it falls back to
 /// 127.0.0.1 on a free port, and <see cref="ResolvConfUsable"/> tells the test to list <c>IP:PORT</c> directly.
@@ -131,7 +131,7 @@ internal sealed class DnsmasqUpstream : IAsyncDisposable
         {
             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
             $"--listen-address={endPoint.Address}", $"--port={endPoint.Port.ToString(CultureInfo.InvariantCulture)}",
-            "--user=" + Environment.UserName, "--pid-file=", "--local=/example.test/", $"--addn-hosts={hostsFile}",
+            "--user=" + Environment.UserName, "--pid-file=", "--local=/example.test/", "--address=/wild.example.test/192.0.2.99", $"--addn-hosts={hostsFile}",
             "--local-ttl=300", "--log-facility=-", "--log-queries", "--cache-size=0",
         })
         {
