@@ -43,6 +43,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     private readonly ILogger _logger;
     private readonly Lock _rebuildGate = new();
     private IClusterSource? _source;
+    private bool _startupPending;
     private volatile KubernetesResolver _resolver;
 
     /// <param name="options">Parsed block.</param>
@@ -94,7 +95,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         }
         if (!resolver.Synced && _source is { HasSynced: true })
         {
-            resolver = Rebuild(); // sync completed since the last change event
+            resolver = Resync(); // sync completed since the last change event
         }
 
         if (resolver.Answers.TryServe(request, Name))
@@ -125,10 +126,14 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         {
             return ResolveUpstreamAsync(request, resolver, reply, opt, target, cancellationToken);
         }
-        if (result.Outcome != KubernetesOutcome.ServFail)
+        var dependencies = KubernetesResolver.LastDependencies;
+        if (result.Outcome != KubernetesOutcome.ServFail && !dependencies.Overflow)
         {
-            // The reply depends only on this snapshot and the question as written: compile it once.
-            resolver.Answers.Store(request, reply);
+            // The reply depends only on the entries it was computed from and the question as written: compile it
+            // once, valid while those entries are. Anything with an SOA (negative) or global data also depends on
+            // the index generation.
+            var generation = result.Outcome != KubernetesOutcome.Answer || dependencies.Global ? resolver.Index.Generation : null;
+            resolver.Answers.Store(request, reply, dependencies.First, dependencies.Second, generation);
         }
         return new ValueTask<DnsResult>(Write(request, reply, opt));
     }
@@ -180,6 +185,9 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     /// <summary>Starts the source and delays start-up until it synced or <c>startup_timeout</c> passed (spec §8.3).</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // While start-up waits nothing is served, so the initial lists (one relist event per kind) need no index
+        // each: one full build at the end replaces four O(cluster) builds.
+        _startupPending = true;
         if (_source is null)
         {
             _source = CreateSource();
@@ -203,8 +211,21 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             }
             await _source.WaitForSyncAsync(remaining < PollInterval ? remaining : PollInterval, cancellationToken).ConfigureAwait(false);
         }
-        Rebuild();
+        lock (_rebuildGate)
+        {
+            _startupPending = false;
+        }
+        var resolver = Resync();
+        if (resolver.Index.ServiceCount + resolver.Index.State.PodCount > LargeCluster)
+        {
+            // The initial lists leave hundreds of MB of parsed-and-dropped API objects behind; the GC keeps that
+            // memory committed. One aggressive collection at start-up returns it to the OS (RSS), never per event.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
     }
+
+    /// <summary>Objects above which start-up compacts once (smaller clusters leave too little garbage to matter).</summary>
+    private const int LargeCluster = 20_000;
 
     public async Task StopAsync()
     {
@@ -222,16 +243,50 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             ? new SnapshotFileClusterSource(path, _loggerFactory)
             : new KubernetesClusterSource(KubernetesConnection.BuildConfig(_options.Connection), _options.ToWatchOptions(), _loggerFactory);
 
-    private void OnChanged(ClusterChange change) => Rebuild();
-
-    private KubernetesResolver Rebuild()
+    /// <summary>
+    /// Applies one published change to the current index (work proportional to the change, see
+    /// <see cref="KubernetesIndex.Apply"/>) and publishes the new resolver at once: no debounce, so DNS programming
+    /// latency is the cost of one Apply. Raised under the source's lock in publication order, so
+    /// <c>source.Current</c> is exactly the state this change produced.
+    /// </summary>
+    private void OnChanged(ClusterChange change)
     {
-        // Serialised so a slow build can never publish an older state over a newer one.
+        lock (_rebuildGate)
+        {
+            if (_source is not { } source || _startupPending)
+            {
+                return; // StartAsync builds once when its wait ends
+            }
+            var current = _resolver;
+            var index = current.Index.Apply(source.Current, change);
+            // A new lineage (full build, namespace change) invalidates every cached reply at once.
+            var answers = ReferenceEquals(index.Lineage, current.Index.Lineage) ? current.Answers : new AnswerCache();
+            _resolver = new KubernetesResolver(current, index, source.HasSynced, answers);
+            _logger.IndexApplied(index.Serial, change.Services.Count);
+        }
+    }
+
+    /// <summary>Refreshes the synced flag; rebuilds only if the state moved without a change event (cannot be diffed).</summary>
+    private KubernetesResolver Resync()
+    {
+        // Serialised with OnChanged so an older state is never published over a newer one.
         lock (_rebuildGate)
         {
             var source = _source;
-            var resolver = new KubernetesResolver(_options, source?.Current ?? ClusterState.Empty, source?.HasSynced ?? false, _localAddresses);
+            var state = source?.Current ?? ClusterState.Empty;
+            var synced = source?.HasSynced ?? false;
+            var current = _resolver;
+            if (ReferenceEquals(current.Index.State, state))
+            {
+                if (current.Synced != synced)
+                {
+                    _resolver = current = new KubernetesResolver(current, current.Index, synced, current.Answers);
+                }
+                return current;
+            }
+            var resolver = new KubernetesResolver(_options, state, synced, _localAddresses);
             _resolver = resolver;
+            current.Index.Generation.Supersede();
             _logger.IndexRebuilt(resolver.Index.Serial);
             return resolver;
         }
@@ -280,6 +335,9 @@ internal static partial class KubernetesPluginLog
 
     [LoggerMessage(104, LogLevel.Debug, "rebuilt the DNS index at serial {Serial}")]
     public static partial void IndexRebuilt(this ILogger logger, long serial);
+
+    [LoggerMessage(106, LogLevel.Trace, "applied a change of {Services} services to the DNS index at serial {Serial}")]
+    public static partial void IndexApplied(this ILogger logger, long serial, int services);
 
     [LoggerMessage(105, LogLevel.Warning, "upstream lookup of {Target} failed")]
     public static partial void UpstreamFailed(this ILogger logger, Exception exception, string target);
