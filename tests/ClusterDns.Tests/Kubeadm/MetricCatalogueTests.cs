@@ -184,6 +184,10 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
         {
             scrape = await KubeadmStack.ScrapeAsync(server);
             missing = [.. catalogue.Keys.Where(name => !Present(scrape, name))];
+            if (missing.Contains("coredns_cache_prefetch_total") || missing.Contains("coredns_cache_served_stale_total"))
+            {
+                await DriveStaleAndPrefetchAsync(extras); // timing-dependent on a loaded machine: try again
+            }
             return missing.Count == 0;
         }, TimeSpan.FromSeconds(20)), "missing: " + string.Join(", ", missing));
 
@@ -255,7 +259,12 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
             }
             await Task.WhenAll(queries);
         }
-        // Prefetch (second hit within the window, TTL ≤ 90%), then stale after the 1 s entry expired.
+        await DriveStaleAndPrefetchAsync(extras);
+    }
+
+    /// <summary>Prefetch (second hit within the window, TTL ≤ 90% of 1 s), then stale once the 1 s entry expired.</summary>
+    private static async Task DriveStaleAndPrefetchAsync(TestDnsServer extras)
+    {
         await extras.QueryAsync("web.example.test.", DnsType.A);
         await extras.QueryAsync("web.example.test.", DnsType.A);
         await Task.Delay(TimeSpan.FromMilliseconds(2100));
