@@ -103,7 +103,8 @@ internal sealed class ClusterStore(TimeProvider time, ILogger logger)
     public event Action<ClusterChange>? Changed;
 
     public void Upsert<T>(KindOps<T> ops, T item) where T : class =>
-        Mutate(false, (s, c) => UpsertCore(ops, s, c, item));
+        // DnsProgrammingLatency: the coredns_kubernetes_dns_programming_duration_seconds hook (watched slice changes).
+        Mutate(false, (s, c) => DnsProgrammingLatency.Observe(s, UpsertCore(ops, s, c, item), item, time));
 
     public void Delete<T>(KindOps<T> ops, T item) where T : class =>
         Mutate(false, (s, c) => DeleteCore(ops, s, c, ops.Key(item)));

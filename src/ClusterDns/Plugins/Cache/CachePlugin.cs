@@ -35,6 +35,14 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
     private readonly ConcurrentQueue<DnsRequest> _refreshRequests = new();
     private CacheCounters _counters;
 
+    // The exported coredns_cache_* children of this (server, zones); counted next to the internal counters, both are
+    // plain Interlocked updates on pre-created objects (no allocation, no lock on the query path).
+    private readonly Metrics.CacheSeries _series;
+
+    // Set once this instance serves: a reload builds a fresh (empty) cache whose size replaces the old one's in the
+    // shared entries gauge, but a configuration that fails to build must not touch the running instance's series.
+    private bool _entriesPublished;
+
     internal CachePlugin(CacheOptions options, string server, TimeProvider time, ILogger logger)
     {
         _options = options;
@@ -53,6 +61,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         _denialMin = options.DenialMinTtl.Ticks;
         _servFailTtl = options.ServFailTtl.Ticks;
         _staleUpTo = options.StaleUpTo.Ticks / TimeSpan.TicksPerSecond;
+        _series = Metrics.CacheMetrics.For(server, Zones);
     }
 
     public override string Name => "cache";
@@ -103,6 +112,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
             now += ttl * TimeSpan.TicksPerSecond;
             TryRefresh(request, key, entry, now);
             Interlocked.Increment(ref _counters.ServedStale);
+            _series.ServedStale.Inc();
         }
         else if (ShouldPrefetch(entry, now))
         {
@@ -135,6 +145,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         var ttl = entry.Ttl(now);
         WriteHit(request, entry, _options.KeepTtl ? entry.StoredTicks : now + Math.Min(ttl, 0) * TimeSpan.TicksPerSecond);
         Interlocked.Increment(ref _counters.ServedStale);
+        _series.ServedStale.Inc();
         return DnsResult.Success;
     }
 
@@ -142,6 +153,11 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
     private CacheEntry? Lookup(DnsRequest request, ulong key, long now)
     {
         Interlocked.Increment(ref _counters.Requests);
+        _series.Requests.Inc();
+        if (!_entriesPublished)
+        {
+            PublishEntries();
+        }
         var name = request.LowerNameWire;
         var denial = _denial.Get(key);
         if (denial is not null && Usable(denial, request, name, now))
@@ -149,18 +165,22 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
             if (denial.Rcode == (int)DnsRcode.ServFail && _success.Get(key) is { } positive && Usable(positive, request, name, now))
             {
                 Interlocked.Increment(ref _counters.SuccessHits);
+                _series.SuccessHits.Inc();
                 return positive;
             }
             Interlocked.Increment(ref _counters.DenialHits);
+            _series.DenialHits.Inc();
             return denial;
         }
         var success = _success.Get(key);
         if (success is not null && Usable(success, request, name, now))
         {
             Interlocked.Increment(ref _counters.SuccessHits);
+            _series.SuccessHits.Inc();
             return success;
         }
         Interlocked.Increment(ref _counters.Misses);
+        _series.Misses.Inc();
         return null;
     }
 
@@ -263,6 +283,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
                 else
                 {
                     Interlocked.Increment(ref _counters.Drops);
+                    _series.Drops.Inc();
                 }
             }
             if (!clientReply)
@@ -343,17 +364,30 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
             if (_denial.Add(key, entry))
             {
                 Interlocked.Increment(ref _counters.DenialEvictions);
+                _series.DenialEvictions.Inc();
             }
+            _series.DenialEntries.Set(_denial.Count);
             return;
         }
         if (_success.Add(key, entry))
         {
             Interlocked.Increment(ref _counters.SuccessEvictions);
+            _series.SuccessEvictions.Inc();
         }
+        _series.SuccessEntries.Set(_success.Count);
         if (prefetch)
         {
             _denial.Remove(key);
+            _series.DenialEntries.Set(_denial.Count);
         }
+    }
+
+    /// <summary><c>coredns_cache_entries</c> as CoreDNS sets it after each store: the current size of each cache.</summary>
+    private void PublishEntries()
+    {
+        _entriesPublished = true;
+        _series.SuccessEntries.Set(_success.Count);
+        _series.DenialEntries.Set(_denial.Count);
     }
 
     /// <summary>Starts the single background refresh of <paramref name="entry"/> unless one is already running.</summary>
@@ -364,6 +398,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
             return;
         }
         Interlocked.Increment(ref _counters.Prefetches);
+        _series.Prefetch.Inc();
         // The request object is reused once ServeAsync returns: the refresh gets its own copy of the query.
         var work = new RefreshWork(this, entry, key, request.Query.ToArray(), request.Server, request.Zone, request.RemoteEndPoint, now);
         ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: false);

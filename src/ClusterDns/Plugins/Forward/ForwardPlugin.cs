@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
@@ -70,6 +71,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
         {
             Interlocked.Decrement(ref _concurrent);
             Interlocked.Increment(ref _maxConcurrentRejects);
+            Metrics.ForwardMetrics.MaxConcurrentRejects.Inc();
             return new ValueTask<DnsResult>(new DnsResult(DnsRcode.Refused, LimitError));
         }
         return ForwardAsync(request, cancellationToken);
@@ -133,6 +135,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
                     }
                     // Every upstream is down: assume the health checks are broken and spray to a random one.
                     Interlocked.Increment(ref _healthcheckBroken);
+                    Metrics.ForwardMetrics.HealthcheckBroken.Inc();
                     if (Options.FailFast)
                     {
                         break;
@@ -142,7 +145,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
                 attempts++;
                 var tcp = Options.ForceTcp || (!Options.PreferUdp && request.Transport == DnsTransport.Tcp);
                 ExchangeResult result;
-                var started = Environment.TickCount64;
+                var started = Stopwatch.GetTimestamp();
                 while (true)
                 {
                     // Each attempt gets a fresh id, restored before the reply reaches the client.
@@ -180,7 +183,9 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
                 {
                     var reply = buffer.AsSpan(0, result.Length);
                     var rcode = (DnsRcode)(reply[3] & 0xF);
-                    upstream.Counters.Observe((int)rcode, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
+                    var elapsed = Stopwatch.GetElapsedTime(started);
+                    upstream.Counters.Observe((int)rcode, elapsed);
+                    upstream.Series.Response((int)rcode, elapsed.TotalSeconds);
                     if (!ReplyMatches(request, reply))
                     {
                         LogWrongReply(_logger, request.Name, request.Type.ToText());

@@ -83,6 +83,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     public Upstream(string to, IPEndPoint endPoint, UpstreamTls? tls, ILogger logger)
     {
         To = to;
+        Series = Metrics.ForwardMetrics.For(to);
         EndPoint = endPoint;
         Tls = tls;
         _logger = logger;
@@ -95,6 +96,10 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     public UpstreamTls? Tls { get; }
 
     public UpstreamCounters Counters { get; } = new();
+
+    /// <summary>The exported <c>coredns_proxy_*</c>/<c>coredns_forward_*</c> children of this <c>to</c> (shared across
+    /// reloads); updated next to <see cref="Counters"/> with lock-free increments.</summary>
+    public Metrics.UpstreamSeries Series { get; }
 
     public TimeSpan Expire { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -146,6 +151,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     {
         var proto = Tls is not null ? "tcp-tls" : tcp ? "tcp" : "udp";
         Interlocked.Increment(ref Counters.Requests);
+        Series.Request();
         UpstreamConnection connection;
         try
         {
@@ -294,6 +300,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
                 if (Expire <= TimeSpan.Zero || now - connection.LastUsedTicks < Expire.TotalMilliseconds)
                 {
                     Interlocked.Increment(ref Counters.ConnHits[index]);
+                    Series.ConnCacheHit(index);
                     connection.Cached = true;
                     return connection;
                 }
@@ -301,6 +308,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
             }
         }
         Interlocked.Increment(ref Counters.ConnMisses[index]);
+        Series.ConnCacheMiss(index);
         return null;
     }
 
@@ -463,6 +471,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
                     return;
                 }
                 Interlocked.Increment(ref Counters.HealthcheckFailures);
+                Series.HealthcheckFailure();
                 Interlocked.Increment(ref _fails);
                 await Task.Delay(HealthCheckInterval, stopping).ConfigureAwait(false);
             }

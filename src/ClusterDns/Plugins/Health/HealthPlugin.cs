@@ -11,7 +11,7 @@ internal sealed record HealthOptions(string Address, TimeSpan Lameduck);
 /// <summary>
 /// CoreDNS <c>health</c> (setup only, no query handler): <c>/health</c> answers 200 <c>OK</c> while the process
 /// runs, and on final shutdown <c>lameduck</c> keeps DNS and HTTP serving for a while before sockets close.
-/// The 1 s self-probe and its coredns_health_* metrics are left to the metrics work.
+/// A <see cref="HealthProbe"/> GETs the endpoint every second and reports <c>coredns_health_*</c>.
 /// </summary>
 public static partial class HealthPlugin
 {
@@ -25,6 +25,7 @@ public static partial class HealthPlugin
         var options = Parse(context.Dispenser);
         var logger = context.LoggerFactory.CreateLogger("plugin/health");
         context.AddHttpRoute(options.Address, Path, Handle);
+        context.AddLifecycle(new HealthProbe(options.Address, context.Services, logger));
         if (options.Lameduck > TimeSpan.Zero)
         {
             var services = context.Services;

@@ -23,6 +23,10 @@ public sealed partial class ReloadLifecycle : IPluginLifecycle
     private readonly TimeProvider _time;
     private CancellationTokenSource? _stopping;
 
+    /// <summary>SHA512 of the configuration this lifecycle belongs to (set once it is built; its start is that
+    /// configuration going live, while <see cref="IReloadController.CurrentHash"/> still names the old one).</summary>
+    internal string? ConfigHash { get; set; }
+
     public ReloadLifecycle(ReloadOptions options, IReloadController controller, ILogger logger, TimeProvider? time = null)
     {
         _options = options;
@@ -38,7 +42,9 @@ public sealed partial class ReloadLifecycle : IPluginLifecycle
         var options = Parse(context.Dispenser);
         if (context.Services.Reloader is { } controller)
         {
-            context.AddLifecycle(new ReloadLifecycle(options, controller, context.LoggerFactory.CreateLogger("plugin/reload")));
+            var lifecycle = new ReloadLifecycle(options, controller, context.LoggerFactory.CreateLogger("plugin/reload"));
+            context.AddLifecycle(lifecycle);
+            context.OnConfigBuilt(config => lifecycle.ConfigHash = config.Hash);
         }
         return [];
     }
@@ -85,7 +91,12 @@ public sealed partial class ReloadLifecycle : IPluginLifecycle
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        LogRunning(_logger, _controller.CurrentHash ?? _controller.ComputeHash() ?? "-");
+        var hash = ConfigHash ?? _controller.CurrentHash ?? _controller.ComputeHash();
+        LogRunning(_logger, hash ?? "-");
+        if (hash is not null)
+        {
+            Metrics.ReloadMetrics.SetVersion(hash);
+        }
         _stopping = new CancellationTokenSource();
         _ = WatchAsync(_stopping.Token);
         return Task.CompletedTask;
@@ -114,7 +125,31 @@ public sealed partial class ReloadLifecycle : IPluginLifecycle
             }
             attempted = onDisk;
             // Not awaited: a successful reload stops this lifecycle, which must not wait for itself.
-            _ = _controller.ReloadAsync(CancellationToken.None);
+            _ = ReloadAndCountAsync();
+        }
+    }
+
+    /// <summary>CoreDNS counts <c>coredns_reload_failed_total</c> for the reloads this plugin starts that do not go live.</summary>
+    private async Task ReloadAndCountAsync()
+    {
+        bool reloaded;
+        try
+        {
+            reloaded = await _controller.ReloadAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogReloadError(_logger, exception.Message);
+            reloaded = false;
+        }
+        if (!reloaded)
+        {
+            Metrics.ReloadMetrics.Failed.Inc();
+            if (ConfigHash is { } running)
+            {
+                // The failed configuration's reload lifecycle may have published its hash before the swap failed.
+                Metrics.ReloadMetrics.SetVersion(running);
+            }
         }
     }
 
@@ -123,6 +158,9 @@ public sealed partial class ReloadLifecycle : IPluginLifecycle
         _stopping?.Cancel();
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Corefile changed but reload failed: {Reason}")]
+    private static partial void LogReloadError(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Running configuration SHA512 = {Hash}")]
     private static partial void LogRunning(ILogger logger, string hash);
