@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace ClusterDns.Kubernetes;
 
@@ -142,6 +143,7 @@ public sealed class ClusterState
 
     public ClusterState WithService(ServiceInfo s)
     {
+        s = ShareStrings(s);
         var byIp = _servicesByIp;
         if (GetService(s.Namespace, s.Name) is { } old)
             byIp = RemoveIps(byIp, old);
@@ -160,6 +162,7 @@ public sealed class ClusterState
     public ClusterState WithSlice(EndpointSliceInfo slice)
     {
         var state = WithoutSlice(slice.Namespace, slice.Name);
+        slice = state.ShareStrings(slice);
         var bySvc = state._slicesByService.Set(slice, SliceByService.HashOf(slice), multi: true);
         var byAddr = state._slicesByReadyAddress;
         foreach (var ep in slice.Endpoints)
@@ -191,6 +194,7 @@ public sealed class ClusterState
     public ClusterState WithPod(PodInfo pod)
     {
         var state = WithoutPod(pod.Namespace, pod.Name);
+        pod = state.ShareStrings(pod);
         var byIp = state._podsByIp;
         if (pod.PodIP.Length > 0) byIp = byIp.Set(pod, PodByIp.HashOf(pod), multi: true);
         return state.With(pods: state._pods.Set(pod, PodByName.HashOf(pod), multi: false), podsByIp: byIp);
@@ -213,6 +217,63 @@ public sealed class ClusterState
         foreach (var sl in slices ?? []) s = s.WithSlice(sl);
         foreach (var p in pods ?? []) s = s.WithPod(p);
         return s.WithSerial(serial);
+    }
+
+    // String sharing: a pod's name and IP are also its endpoint's targetRef name and address, and a slice's service
+    // name is its service's name. Each arrives as its own deserialized copy; whichever object comes second takes the
+    // strings the state already holds (content unchanged), so each string is kept once. Costs a lookup per object.
+    private ServiceInfo ShareStrings(ServiceInfo s)
+    {
+        var slices = GetSlices(s.Namespace, s.Name);
+        return slices.Count > 0 && !ReferenceEquals(slices[0].ServiceName, s.Name) ? s with { Name = slices[0].ServiceName } : s;
+    }
+
+    private EndpointSliceInfo ShareStrings(EndpointSliceInfo slice)
+    {
+        var serviceName = GetService(slice.Namespace, slice.ServiceName)?.Name ?? slice.ServiceName;
+        var endpoints = slice.Endpoints;
+        EndpointInfo[]? shared = null;
+        if (!endpoints.IsDefault && _pods.Count > 0)
+        {
+            for (var i = 0; i < endpoints.Length; i++)
+            {
+                var ep = endpoints[i];
+                if (ep.TargetRefName is not { } target || ep.Addresses.IsDefaultOrEmpty) continue;
+                PodInfo? pod = null;
+                var at = 0;
+                for (; at < ep.Addresses.Length && pod is null; at++)
+                    foreach (var p in GetPodsByIp(ep.Addresses[at]))
+                        if (p.Name == target && p.Namespace == slice.Namespace) { pod = p; break; }
+                at--;
+                if (pod is null || (ReferenceEquals(pod.Name, target) && ReferenceEquals(pod.PodIP, ep.Addresses[at]))) continue;
+                shared ??= [.. endpoints];
+                shared[i] = ep with { TargetRefName = pod.Name, Addresses = ep.Addresses.SetItem(at, pod.PodIP) };
+            }
+        }
+
+        if (shared is null && ReferenceEquals(serviceName, slice.ServiceName)) return slice;
+        return slice with
+        {
+            ServiceName = serviceName,
+            Endpoints = shared is null ? endpoints : ImmutableCollectionsMarshal.AsImmutableArray(shared),
+        };
+    }
+
+    private PodInfo ShareStrings(PodInfo pod)
+    {
+        if (pod.PodIP.Length == 0) return pod;
+        foreach (var slice in GetSlicesByReadyAddress(pod.PodIP))
+        {
+            if (slice.Namespace != pod.Namespace) continue;
+            foreach (var ep in slice.Endpoints)
+            {
+                if (ep.TargetRefName != pod.Name) continue;
+                foreach (var a in ep.Addresses)
+                    if (a == pod.PodIP)
+                        return ReferenceEquals(a, pod.PodIP) && ReferenceEquals(ep.TargetRefName, pod.Name) ? pod : new PodInfo(pod.Namespace, ep.TargetRefName, a);
+            }
+        }
+        return pod;
     }
 
     // A full 64-bit hash collision between two services; never on the hot path.
