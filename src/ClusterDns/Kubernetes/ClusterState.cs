@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace ClusterDns.Kubernetes;
 
@@ -6,42 +7,42 @@ namespace ClusterDns.Kubernetes;
 /// Immutable snapshot of what the DNS lookup needs from the cluster. Every With*/Without* returns a new snapshot
 /// sharing structure with this one (O(log n) per change), so writers can publish by swapping one reference.
 /// </summary>
+/// <remarks>
+/// Memory: the maps are <see cref="CompactTrie{T, TKey}"/>s that hold the model records themselves (≈ 10–15 B per
+/// entry); index values for one key are one record or an array, never a one-element array; the by-address indexes
+/// hold one small (address, value) pair per address, the address string being the model's own.
+/// </remarks>
 public sealed class ClusterState
 {
-    private static readonly IReadOnlyList<EndpointSliceInfo> NoSlices = Array.Empty<EndpointSliceInfo>();
-    private static readonly IReadOnlyList<PodInfo> NoPods = Array.Empty<PodInfo>();
-    private static readonly IReadOnlyList<ServiceInfo> NoServices = Array.Empty<ServiceInfo>();
-
     private readonly ImmutableDictionary<string, string> _namespaces;
-    private readonly ImmutableDictionary<(string, string), ServiceInfo> _services;
-    private readonly ImmutableDictionary<string, IReadOnlyList<ServiceInfo>> _servicesByIp;
-    private readonly ImmutableDictionary<(string, string), EndpointSliceInfo> _slices;
-    // Index values are pre-boxed lists so lookups allocate nothing.
-    private readonly ImmutableDictionary<(string, string), IReadOnlyList<EndpointSliceInfo>> _slicesByService;
-    private readonly ImmutableDictionary<string, IReadOnlyList<EndpointSliceInfo>> _slicesByReadyAddress;
-    private readonly ImmutableDictionary<(string, string), PodInfo> _pods;
-    private readonly ImmutableDictionary<string, IReadOnlyList<PodInfo>> _podsByIp;
+    private readonly CompactTrie<ServiceInfo, ServiceByName> _services;
+    private readonly CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>> _servicesByIp;
+    private readonly CompactTrie<EndpointSliceInfo, SliceByName> _slices;
+    private readonly CompactTrie<EndpointSliceInfo, SliceByService> _slicesByService;
+    private readonly CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>> _slicesByReadyAddress;
+    private readonly CompactTrie<PodInfo, PodByName> _pods;
+    private readonly CompactTrie<PodInfo, PodByIp> _podsByIp;
 
     public static ClusterState Empty { get; } = new(
         ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal),
-        ImmutableDictionary<(string, string), ServiceInfo>.Empty,
-        ImmutableDictionary<string, IReadOnlyList<ServiceInfo>>.Empty.WithComparers(StringComparer.Ordinal),
-        ImmutableDictionary<(string, string), EndpointSliceInfo>.Empty,
-        ImmutableDictionary<(string, string), IReadOnlyList<EndpointSliceInfo>>.Empty,
-        ImmutableDictionary<string, IReadOnlyList<EndpointSliceInfo>>.Empty.WithComparers(StringComparer.Ordinal),
-        ImmutableDictionary<(string, string), PodInfo>.Empty,
-        ImmutableDictionary<string, IReadOnlyList<PodInfo>>.Empty.WithComparers(StringComparer.Ordinal),
+        CompactTrie<ServiceInfo, ServiceByName>.Empty,
+        CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>>.Empty,
+        CompactTrie<EndpointSliceInfo, SliceByName>.Empty,
+        CompactTrie<EndpointSliceInfo, SliceByService>.Empty,
+        CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>>.Empty,
+        CompactTrie<PodInfo, PodByName>.Empty,
+        CompactTrie<PodInfo, PodByIp>.Empty,
         0);
 
     private ClusterState(
         ImmutableDictionary<string, string> namespaces,
-        ImmutableDictionary<(string, string), ServiceInfo> services,
-        ImmutableDictionary<string, IReadOnlyList<ServiceInfo>> servicesByIp,
-        ImmutableDictionary<(string, string), EndpointSliceInfo> slices,
-        ImmutableDictionary<(string, string), IReadOnlyList<EndpointSliceInfo>> slicesByService,
-        ImmutableDictionary<string, IReadOnlyList<EndpointSliceInfo>> slicesByReadyAddress,
-        ImmutableDictionary<(string, string), PodInfo> pods,
-        ImmutableDictionary<string, IReadOnlyList<PodInfo>> podsByIp,
+        CompactTrie<ServiceInfo, ServiceByName> services,
+        CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>> servicesByIp,
+        CompactTrie<EndpointSliceInfo, SliceByName> slices,
+        CompactTrie<EndpointSliceInfo, SliceByService> slicesByService,
+        CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>> slicesByReadyAddress,
+        CompactTrie<PodInfo, PodByName> pods,
+        CompactTrie<PodInfo, PodByIp> podsByIp,
         long serial)
     {
         _namespaces = namespaces;
@@ -58,11 +59,11 @@ public sealed class ClusterState
     /// <summary>Namespace name → name; only existence matters (spec §7).</summary>
     public IReadOnlyDictionary<string, string> Namespaces => _namespaces;
 
-    public IEnumerable<ServiceInfo> Services => _services.Values;
+    public IEnumerable<ServiceInfo> Services => _services.Items();
 
-    public IEnumerable<EndpointSliceInfo> Slices => _slices.Values;
+    public IEnumerable<EndpointSliceInfo> Slices => _slices.Items();
 
-    public IEnumerable<PodInfo> Pods => _pods.Values;
+    public IEnumerable<PodInfo> Pods => _pods.Items();
 
     public int ServiceCount => _services.Count;
 
@@ -75,24 +76,62 @@ public sealed class ClusterState
 
     public bool NamespaceExists(string ns) => _namespaces.ContainsKey(ns);
 
-    public ServiceInfo? GetService(string ns, string name) => _services.GetValueOrDefault((ns, name));
+    public ServiceInfo? GetService(string ns, string name)
+    {
+        var slot = _services.Find(TrieHash.Of(ns, name));
+        if (slot is ServiceInfo one) return one.Namespace == ns && one.Name == name ? one : null;
+        if (slot is ServiceInfo[] many)
+            foreach (var s in many)
+                if (s.Namespace == ns && s.Name == name) return s;
+        return null;
+    }
 
-    public IReadOnlyList<EndpointSliceInfo> GetSlices(string ns, string service) =>
-        _slicesByService.TryGetValue((ns, service), out var list) ? list : NoSlices;
+    public ItemList<EndpointSliceInfo> GetSlices(string ns, string service)
+    {
+        var slot = _slicesByService.Find(TrieHash.Of(ns, service));
+        if (slot is EndpointSliceInfo one) return one.Namespace == ns && one.ServiceName == service ? new(one) : default;
+        if (slot is not EndpointSliceInfo[] many) return default;
+        var all = true;
+        foreach (var s in many) all &= s.Namespace == ns && s.ServiceName == service;
+        return all ? new(many) : FilterSlices(many, ns, service);
+    }
 
-    public EndpointSliceInfo? GetSlice(string ns, string name) => _slices.GetValueOrDefault((ns, name));
+    public EndpointSliceInfo? GetSlice(string ns, string name)
+    {
+        var slot = _slices.Find(TrieHash.Of(ns, name));
+        if (slot is EndpointSliceInfo one) return one.Namespace == ns && one.Name == name ? one : null;
+        if (slot is EndpointSliceInfo[] many)
+            foreach (var s in many)
+                if (s.Namespace == ns && s.Name == name) return s;
+        return null;
+    }
 
-    public PodInfo? GetPod(string ns, string name) => _pods.GetValueOrDefault((ns, name));
+    public PodInfo? GetPod(string ns, string name)
+    {
+        var slot = _pods.Find(TrieHash.Of(ns, name));
+        if (slot is PodInfo one) return one.Namespace == ns && one.Name == name ? one : null;
+        if (slot is PodInfo[] many)
+            foreach (var p in many)
+                if (p.Namespace == ns && p.Name == name) return p;
+        return null;
+    }
 
-    public IReadOnlyList<PodInfo> GetPodsByIp(string ip) => _podsByIp.TryGetValue(ip, out var list) ? list : NoPods;
+    public ItemList<PodInfo> GetPodsByIp(string ip)
+    {
+        var slot = _podsByIp.Find(TrieHash.Of(ip));
+        if (slot is PodInfo one) return one.PodIP == ip ? new(one) : default;
+        if (slot is not PodInfo[] many) return default;
+        var all = true;
+        foreach (var p in many) all &= p.PodIP == ip;
+        return all ? new(many) : new(many.Where(p => p.PodIP == ip).ToArray());
+    }
 
     /// <summary>Services whose clusterIPs contain <paramref name="ip"/> (PTR, spec §5.7).</summary>
-    public IReadOnlyList<ServiceInfo> GetServicesByClusterIp(string ip) =>
-        _servicesByIp.TryGetValue(ip, out var list) ? list : NoServices;
+    public ItemList<ServiceInfo> GetServicesByClusterIp(string ip) => new(Keyed<ServiceInfo>.Find(_servicesByIp, ip)?.Value);
 
     /// <summary>Slices holding <paramref name="ip"/> as a ready address (PTR and NS, spec §5.7/§5.9).</summary>
-    public IReadOnlyList<EndpointSliceInfo> GetSlicesByReadyAddress(string ip) =>
-        _slicesByReadyAddress.TryGetValue(ip, out var list) ? list : NoSlices;
+    public ItemList<EndpointSliceInfo> GetSlicesByReadyAddress(string ip) =>
+        new(Keyed<EndpointSliceInfo>.Find(_slicesByReadyAddress, ip)?.Value);
 
     public ClusterState WithNamespace(string name) =>
         _namespaces.ContainsKey(name) ? this : With(namespaces: _namespaces.SetItem(name, name));
@@ -104,64 +143,68 @@ public sealed class ClusterState
 
     public ClusterState WithService(ServiceInfo s)
     {
-        var key = (s.Namespace, s.Name);
+        s = ShareStrings(s);
         var byIp = _servicesByIp;
-        if (_services.TryGetValue(key, out var old))
+        if (GetService(s.Namespace, s.Name) is { } old)
             byIp = RemoveIps(byIp, old);
         foreach (var ip in s.ClusterIPs)
-            if (ip.Length > 0 && ip != "None") byIp = Index.Add(byIp, ip, s);
-        return With(services: _services.SetItem(key, s), servicesByIp: byIp);
+            if (ip.Length > 0 && ip != "None") byIp = Keyed<ServiceInfo>.Add(byIp, ip, s);
+        return With(services: _services.Set(s, ServiceByName.HashOf(s), multi: false), servicesByIp: byIp);
     }
 
     public ClusterState WithoutService(string ns, string name)
     {
-        if (!_services.TryGetValue((ns, name), out var old)) return this;
-        return With(services: _services.Remove((ns, name)), servicesByIp: RemoveIps(_servicesByIp, old));
+        if (GetService(ns, name) is not { } old) return this;
+        return With(services: _services.Remove(old, ServiceByName.HashOf(old), byReference: false),
+            servicesByIp: RemoveIps(_servicesByIp, old));
     }
 
     public ClusterState WithSlice(EndpointSliceInfo slice)
     {
         var state = WithoutSlice(slice.Namespace, slice.Name);
-        var bySvc = Index.Add(state._slicesByService, (slice.Namespace, slice.ServiceName), slice);
+        slice = state.ShareStrings(slice);
+        var bySvc = state._slicesByService.Set(slice, SliceByService.HashOf(slice), multi: true);
         var byAddr = state._slicesByReadyAddress;
         foreach (var ep in slice.Endpoints)
         {
             if (!ep.Ready) continue;
             foreach (var a in ep.Addresses)
-                if (!Index.Contains(byAddr, a, slice)) byAddr = Index.Add(byAddr, a, slice);
+                if (!Keyed<EndpointSliceInfo>.Contains(byAddr, a, slice)) byAddr = Keyed<EndpointSliceInfo>.Add(byAddr, a, slice);
         }
 
-        return state.With(slices: state._slices.SetItem((slice.Namespace, slice.Name), slice), slicesByService: bySvc,
+        return state.With(slices: state._slices.Set(slice, SliceByName.HashOf(slice), multi: false), slicesByService: bySvc,
             slicesByReadyAddress: byAddr);
     }
 
     public ClusterState WithoutSlice(string ns, string name)
     {
-        if (!_slices.TryGetValue((ns, name), out var old)) return this;
-        var bySvc = Index.Remove(_slicesByService, (ns, old.ServiceName), old);
+        if (GetSlice(ns, name) is not { } old) return this;
+        var bySvc = _slicesByService.Remove(old, SliceByService.HashOf(old), byReference: true);
         var byAddr = _slicesByReadyAddress;
         foreach (var ep in old.Endpoints)
         {
             if (!ep.Ready) continue;
-            foreach (var a in ep.Addresses) byAddr = Index.Remove(byAddr, a, old);
+            foreach (var a in ep.Addresses) byAddr = Keyed<EndpointSliceInfo>.Remove(byAddr, a, old);
         }
 
-        return With(slices: _slices.Remove((ns, name)), slicesByService: bySvc, slicesByReadyAddress: byAddr);
+        return With(slices: _slices.Remove(old, SliceByName.HashOf(old), byReference: false), slicesByService: bySvc,
+            slicesByReadyAddress: byAddr);
     }
 
     public ClusterState WithPod(PodInfo pod)
     {
         var state = WithoutPod(pod.Namespace, pod.Name);
+        pod = state.ShareStrings(pod);
         var byIp = state._podsByIp;
-        if (pod.PodIP.Length > 0) byIp = Index.Add(byIp, pod.PodIP, pod);
-        return state.With(pods: state._pods.SetItem((pod.Namespace, pod.Name), pod), podsByIp: byIp);
+        if (pod.PodIP.Length > 0) byIp = byIp.Set(pod, PodByIp.HashOf(pod), multi: true);
+        return state.With(pods: state._pods.Set(pod, PodByName.HashOf(pod), multi: false), podsByIp: byIp);
     }
 
     public ClusterState WithoutPod(string ns, string name)
     {
-        if (!_pods.TryGetValue((ns, name), out var old)) return this;
-        var byIp = old.PodIP.Length > 0 ? Index.Remove(_podsByIp, old.PodIP, old) : _podsByIp;
-        return With(pods: _pods.Remove((ns, name)), podsByIp: byIp);
+        if (GetPod(ns, name) is not { } old) return this;
+        var byIp = old.PodIP.Length > 0 ? _podsByIp.Remove(old, PodByIp.HashOf(old), byReference: true) : _podsByIp;
+        return With(pods: _pods.Remove(old, PodByName.HashOf(old), byReference: false), podsByIp: byIp);
     }
 
     /// <summary>Convenience for tests and snapshot loading.</summary>
@@ -176,63 +219,181 @@ public sealed class ClusterState
         return s.WithSerial(serial);
     }
 
-    private static ImmutableDictionary<string, IReadOnlyList<ServiceInfo>> RemoveIps(
-        ImmutableDictionary<string, IReadOnlyList<ServiceInfo>> byIp, ServiceInfo old)
+    // String sharing: a pod's name and IP are also its endpoint's targetRef name and address, and a slice's service
+    // name is its service's name. Each arrives as its own deserialized copy; whichever object comes second takes the
+    // strings the state already holds (content unchanged), so each string is kept once. Costs a lookup per object.
+    private ServiceInfo ShareStrings(ServiceInfo s)
     {
-        foreach (var ip in old.ClusterIPs) byIp = Index.Remove(byIp, ip, old);
+        var slices = GetSlices(s.Namespace, s.Name);
+        return slices.Count > 0 && !ReferenceEquals(slices[0].ServiceName, s.Name) ? s with { Name = slices[0].ServiceName } : s;
+    }
+
+    private EndpointSliceInfo ShareStrings(EndpointSliceInfo slice)
+    {
+        var serviceName = GetService(slice.Namespace, slice.ServiceName)?.Name ?? slice.ServiceName;
+        var endpoints = slice.Endpoints;
+        EndpointInfo[]? shared = null;
+        if (!endpoints.IsDefault && _pods.Count > 0)
+        {
+            for (var i = 0; i < endpoints.Length; i++)
+            {
+                var ep = endpoints[i];
+                if (ep.TargetRefName is not { } target || ep.Addresses.IsDefaultOrEmpty) continue;
+                PodInfo? pod = null;
+                var at = 0;
+                for (; at < ep.Addresses.Length && pod is null; at++)
+                    foreach (var p in GetPodsByIp(ep.Addresses[at]))
+                        if (p.Name == target && p.Namespace == slice.Namespace) { pod = p; break; }
+                at--;
+                if (pod is null || (ReferenceEquals(pod.Name, target) && ReferenceEquals(pod.PodIP, ep.Addresses[at]))) continue;
+                shared ??= [.. endpoints];
+                shared[i] = ep with { TargetRefName = pod.Name, Addresses = ep.Addresses.SetItem(at, pod.PodIP) };
+            }
+        }
+
+        if (shared is null && ReferenceEquals(serviceName, slice.ServiceName)) return slice;
+        return slice with
+        {
+            ServiceName = serviceName,
+            Endpoints = shared is null ? endpoints : ImmutableCollectionsMarshal.AsImmutableArray(shared),
+        };
+    }
+
+    private PodInfo ShareStrings(PodInfo pod)
+    {
+        if (pod.PodIP.Length == 0) return pod;
+        foreach (var slice in GetSlicesByReadyAddress(pod.PodIP))
+        {
+            if (slice.Namespace != pod.Namespace) continue;
+            foreach (var ep in slice.Endpoints)
+            {
+                if (ep.TargetRefName != pod.Name) continue;
+                foreach (var a in ep.Addresses)
+                    if (a == pod.PodIP)
+                        return ReferenceEquals(a, pod.PodIP) && ReferenceEquals(ep.TargetRefName, pod.Name) ? pod : new PodInfo(pod.Namespace, ep.TargetRefName, a);
+            }
+        }
+        return pod;
+    }
+
+    // A full 64-bit hash collision between two services; never on the hot path.
+    private static ItemList<EndpointSliceInfo> FilterSlices(EndpointSliceInfo[] many, string ns, string service) =>
+        new(many.Where(s => s.Namespace == ns && s.ServiceName == service).ToArray());
+
+    private static CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>> RemoveIps(
+        CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>> byIp, ServiceInfo old)
+    {
+        foreach (var ip in old.ClusterIPs) byIp = Keyed<ServiceInfo>.Remove(byIp, ip, old);
         return byIp;
     }
 
     private ClusterState With(
         ImmutableDictionary<string, string>? namespaces = null,
-        ImmutableDictionary<(string, string), ServiceInfo>? services = null,
-        ImmutableDictionary<string, IReadOnlyList<ServiceInfo>>? servicesByIp = null,
-        ImmutableDictionary<(string, string), EndpointSliceInfo>? slices = null,
-        ImmutableDictionary<(string, string), IReadOnlyList<EndpointSliceInfo>>? slicesByService = null,
-        ImmutableDictionary<string, IReadOnlyList<EndpointSliceInfo>>? slicesByReadyAddress = null,
-        ImmutableDictionary<(string, string), PodInfo>? pods = null,
-        ImmutableDictionary<string, IReadOnlyList<PodInfo>>? podsByIp = null,
+        CompactTrie<ServiceInfo, ServiceByName>? services = null,
+        CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>>? servicesByIp = null,
+        CompactTrie<EndpointSliceInfo, SliceByName>? slices = null,
+        CompactTrie<EndpointSliceInfo, SliceByService>? slicesByService = null,
+        CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>>? slicesByReadyAddress = null,
+        CompactTrie<PodInfo, PodByName>? pods = null,
+        CompactTrie<PodInfo, PodByIp>? podsByIp = null,
         long? serial = null) =>
         new(namespaces ?? _namespaces, services ?? _services, servicesByIp ?? _servicesByIp, slices ?? _slices,
             slicesByService ?? _slicesByService, slicesByReadyAddress ?? _slicesByReadyAddress, pods ?? _pods,
             podsByIp ?? _podsByIp, serial ?? Serial);
 
-    /// <summary>Multi-value index helpers; lists stay tiny (slices per service, pods per IP) so copying them is cheap.</summary>
-    private static class Index
+    private readonly struct ServiceByName : ITrieKey<ServiceInfo>
     {
-        public static ImmutableDictionary<TKey, IReadOnlyList<T>> Add<TKey, T>(ImmutableDictionary<TKey, IReadOnlyList<T>> d, TKey key, T item)
-            where TKey : notnull
+        public static ulong HashOf(ServiceInfo s) => TrieHash.Of(s.Namespace, s.Name);
+
+        public static bool SameKey(ServiceInfo a, ServiceInfo b) => a.Namespace == b.Namespace && a.Name == b.Name;
+    }
+
+    private readonly struct SliceByName : ITrieKey<EndpointSliceInfo>
+    {
+        public static ulong HashOf(EndpointSliceInfo s) => TrieHash.Of(s.Namespace, s.Name);
+
+        public static bool SameKey(EndpointSliceInfo a, EndpointSliceInfo b) => a.Namespace == b.Namespace && a.Name == b.Name;
+    }
+
+    private readonly struct SliceByService : ITrieKey<EndpointSliceInfo>
+    {
+        public static ulong HashOf(EndpointSliceInfo s) => TrieHash.Of(s.Namespace, s.ServiceName);
+
+        public static bool SameKey(EndpointSliceInfo a, EndpointSliceInfo b) =>
+            a.Namespace == b.Namespace && a.ServiceName == b.ServiceName;
+    }
+
+    private readonly struct PodByName : ITrieKey<PodInfo>
+    {
+        public static ulong HashOf(PodInfo p) => TrieHash.Of(p.Namespace, p.Name);
+
+        public static bool SameKey(PodInfo a, PodInfo b) => a.Namespace == b.Namespace && a.Name == b.Name;
+    }
+
+    private readonly struct PodByIp : ITrieKey<PodInfo>
+    {
+        public static ulong HashOf(PodInfo p) => TrieHash.Of(p.PodIP);
+
+        public static bool SameKey(PodInfo a, PodInfo b) => a.PodIP == b.PodIP;
+    }
+
+    private readonly struct ByAddress<T> : ITrieKey<Keyed<T>> where T : class
+    {
+        public static ulong HashOf(Keyed<T> k) => TrieHash.Of(k.Key);
+
+        public static bool SameKey(Keyed<T> a, Keyed<T> b) => a.Key == b.Key;
+    }
+
+    /// <summary>One address of a by-address index and its values: one <typeparamref name="T"/> or a <c>T[]</c>
+    /// (in insertion order). The key is the model's own address string.</summary>
+    private sealed class Keyed<T>(string key, object value) where T : class
+    {
+        public readonly string Key = key;
+        public readonly object Value = value;
+
+        public static Keyed<T>? Find(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key) => Find(trie, key, TrieHash.Of(key));
+
+        private static Keyed<T>? Find(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, ulong hash)
         {
-            if (!d.TryGetValue(key, out var list)) return d.SetItem(key, new[] { item });
-            var copy = new T[list.Count + 1];
-            for (int i = 0; i < list.Count; i++) copy[i] = list[i];
-            copy[^1] = item;
-            return d.SetItem(key, copy);
+            var slot = trie.Find(hash);
+            if (slot is Keyed<T> one) return one.Key == key ? one : null;
+            if (slot is Keyed<T>[] many)
+                foreach (var k in many)
+                    if (k.Key == key) return k;
+            return null;
         }
 
-        public static bool Contains<TKey, T>(ImmutableDictionary<TKey, IReadOnlyList<T>> d, TKey key, T item)
-            where TKey : notnull where T : class
+        public static bool Contains(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, T item)
         {
-            if (!d.TryGetValue(key, out var list)) return false;
-            for (int i = 0; i < list.Count; i++)
-                if (ReferenceEquals(list[i], item)) return true;
+            foreach (var v in new ItemList<T>(Find(trie, key)?.Value))
+                if (ReferenceEquals(v, item)) return true;
             return false;
         }
 
-        // Removes by reference: the caller always holds the exact instance that was indexed.
-        public static ImmutableDictionary<TKey, IReadOnlyList<T>> Remove<TKey, T>(ImmutableDictionary<TKey, IReadOnlyList<T>> d, TKey key, T item)
-            where TKey : notnull where T : class
+        public static CompactTrie<Keyed<T>, ByAddress<T>> Add(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, T item)
         {
-            if (!d.TryGetValue(key, out var list)) return d;
-            int idx = -1;
-            for (int i = 0; i < list.Count; i++)
-                if (ReferenceEquals(list[i], item)) { idx = i; break; }
-            if (idx < 0) return d;
-            if (list.Count == 1) return d.Remove(key);
-            var copy = new T[list.Count - 1];
-            for (int i = 0, j = 0; i < list.Count; i++)
-                if (i != idx) copy[j++] = list[i];
-            return d.SetItem(key, copy);
+            var hash = TrieHash.Of(key);
+            var value = Find(trie, key, hash)?.Value switch
+            {
+                null => (object)item,
+                T one => new[] { one, item },
+                var many => (T[])[.. (T[])many, item],
+            };
+            return trie.Set(new Keyed<T>(key, value), hash, multi: false);
+        }
+
+        // Removes by reference: the caller always holds the exact instance that was indexed.
+        public static CompactTrie<Keyed<T>, ByAddress<T>> Remove(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, T item)
+        {
+            var hash = TrieHash.Of(key);
+            if (Find(trie, key, hash) is not { } current) return trie;
+            if (current.Value is T one)
+                return ReferenceEquals(one, item) ? trie.Remove(current, hash, byReference: true) : trie;
+            var many = (T[])current.Value;
+            var index = Array.FindIndex(many, v => ReferenceEquals(v, item));
+            if (index < 0) return trie;
+            object rest = many.Length == 2 ? many[1 - index] : (T[])[.. many.AsSpan(0, index), .. many.AsSpan(index + 1)];
+            return trie.Set(new Keyed<T>(key, rest), hash, multi: false);
         }
     }
 }

@@ -92,3 +92,41 @@ public sealed class ClusterStateTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/api/v1/services")).StatusCode);
     }
 }
+
+public sealed class ClusterStateStringSharingTests
+{
+    private static EndpointSliceInfo Slice(string ip, string pod) =>
+        new("ns1", "web-a", new string("web".AsSpan()), [], [new EndpointInfo([new string(ip.AsSpan())], null, new string(pod.AsSpan()), null, true, null)], null);
+
+    private static PodInfo Pod(string ip, string pod) => new("ns1", new string(pod.AsSpan()), new string(ip.AsSpan()));
+
+    private static ServiceInfo Service() => new("ns1", new string("web".AsSpan()), ServiceKind.ClusterIP, ["10.96.0.1"], null, []);
+
+    [Fact]
+    public void PodAfterSlice_TakesTheEndpointStrings_ContentUnchanged()
+    {
+        var s = ClusterState.Build(["ns1"], [Service()], [Slice("10.1.1.1", "p1")], [Pod("10.1.1.1", "p1"), Pod("10.1.1.2", "p2")]);
+        var ep = s.GetSlice("ns1", "web-a")!.Endpoints[0];
+        var pod = s.GetPod("ns1", "p1")!;
+        Assert.Equal(Pod("10.1.1.1", "p1"), pod);
+        Assert.Same(ep.TargetRefName, pod.Name);
+        Assert.Same(ep.Addresses[0], pod.PodIP);
+        Assert.Same(s.GetService("ns1", "web")!.Name, s.GetSlice("ns1", "web-a")!.ServiceName);
+        Assert.Same(pod, Assert.Single(s.GetPodsByIp("10.1.1.1")));
+    }
+
+    [Fact]
+    public void SliceAfterPod_TakesThePodStrings_ContentUnchanged()
+    {
+        var s = ClusterState.Build(["ns1"], [Service()], [], [Pod("10.1.1.1", "p1")]);
+        s = s.WithSlice(Slice("10.1.1.1", "p1"));
+        var slice = s.GetSlice("ns1", "web-a")!;
+        Assert.Equal(Slice("10.1.1.1", "p1"), slice);
+        Assert.Same(s.GetPod("ns1", "p1")!.Name, slice.Endpoints[0].TargetRefName);
+        Assert.Same(s.GetPod("ns1", "p1")!.PodIP, slice.Endpoints[0].Addresses[0]);
+        Assert.Same(s.GetService("ns1", "web")!.Name, slice.ServiceName);
+        Assert.Same(slice, Assert.Single(s.GetSlicesByReadyAddress("10.1.1.1")));
+        Assert.Same(slice, Assert.Single(s.GetSlices("ns1", "web")));
+        Assert.Empty(s.WithoutSlice("ns1", "web-a").GetSlicesByReadyAddress("10.1.1.1"));
+    }
+}
