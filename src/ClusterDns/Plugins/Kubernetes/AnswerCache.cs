@@ -16,11 +16,13 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// service or PTR entry, and the index generation for anything carrying an SOA or global data) and is served only
 /// while all are current — a few volatile reads, no lookups. A change supersedes exactly the entries it replaced,
 /// so unrelated services stay hot in a churning cluster and nothing stale is ever served.
-/// Bounded: when full it is cleared (a random-name flood cannot grow it).
+/// Bounded: when full it is cleared (a random-name flood cannot grow it). The bound scales with the cluster
+/// (<see cref="CapacityFor"/>): a fixed small bound thrashes once the distinct questions of a big cluster exceed it.
 /// </summary>
 internal sealed class AnswerCache
 {
-    public const int Capacity = 32_768;
+    public const int MinCapacity = 32_768;
+    public const int MaxCapacity = 1 << 20;
     private const int OptLength = 11;
 
     private readonly ConcurrentDictionary<byte[], CachedReply> _replies = new(ByteArrayComparer.Instance);
@@ -70,7 +72,12 @@ internal sealed class AnswerCache
 
     /// <summary>Stores <paramref name="reply"/> (which must not contain an OPT record) for this question, valid while
     /// the given tokens are current.</summary>
-    public void Store(DnsRequest request, DnsMessage reply, CacheToken? first = null, CacheToken? second = null, CacheToken? third = null)
+    /// <summary>Room for about four distinct questions (A, AAAA, SRV, a search-path miss) per Service and EndpointSlice.</summary>
+    public static int CapacityFor(ClusterDns.Kubernetes.ClusterState state) =>
+        (int)Math.Clamp(4L * (state.ServiceCount + state.SliceCount), MinCapacity, MaxCapacity);
+
+    public void Store(DnsRequest request, DnsMessage reply, CacheToken? first = null, CacheToken? second = null, CacheToken? third = null,
+        int capacity = MinCapacity)
     {
         if (!CachedReply.Current(first) || !CachedReply.Current(second) || !CachedReply.Current(third))
         {
@@ -89,7 +96,7 @@ internal sealed class AnswerCache
         var cached = new CachedReply(encoded, first, second, third);
         Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
-        if (_replies.Count >= Capacity)
+        if (_replies.Count >= capacity)
         {
             _replies.Clear();
         }

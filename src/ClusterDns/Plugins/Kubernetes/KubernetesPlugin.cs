@@ -137,7 +137,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             // once, valid while those entries are. Anything with an SOA (negative) or global data also depends on
             // the index generation.
             var generation = result.Outcome != KubernetesOutcome.Answer || dependencies.Global ? resolver.Index.Generation : null;
-            resolver.Answers.Store(request, reply, dependencies.First, dependencies.Second, generation);
+            resolver.Answers.Store(request, reply, dependencies.First, dependencies.Second, generation, resolver.CacheCapacity);
         }
         return new ValueTask<DnsResult>(Write(request, reply, opt));
     }

@@ -61,6 +61,7 @@ public sealed class KubernetesResolver
         _index = index;
         Synced = synced;
         Answers = answers ?? new AnswerCache();
+        CacheCapacity = AnswerCache.CapacityFor(index.State);
         _ttl = options.Ttl;
         _zones = new DnsName[options.Zones.Count];
         _zoneLabels = new int[_zones.Length];
@@ -89,6 +90,7 @@ public sealed class KubernetesResolver
         _index = index;
         Synced = synced;
         Answers = answers;
+        CacheCapacity = AnswerCache.CapacityFor(index.State);
         _ttl = previous._ttl;
         _zones = previous._zones;
         _zoneLabels = previous._zoneLabels;
@@ -100,6 +102,9 @@ public sealed class KubernetesResolver
 
     /// <summary>Replies compiled from this resolver's index lineage (see <see cref="AnswerCache"/>).</summary>
     internal AnswerCache Answers { get; }
+
+    /// <summary>Bound of <see cref="Answers"/> for this cluster's size.</summary>
+    internal int CacheCapacity { get; }
 
     /// <summary>What the latest <see cref="Resolve"/> on this thread read (its reply's cache validity). Thread-static so
     /// the many lookup helpers need no extra parameter; Resolve is synchronous, callers read it right after.</summary>
