@@ -51,6 +51,9 @@ internal sealed class ForwardOptions
 
     public IReadOnlyList<string>? TlsArgs { get; set; }
 
+    /// <summary>Client certificate and roots loaded from <see cref="TlsArgs"/> when the <c>tls</c> line was parsed.</summary>
+    public UpstreamTls? TlsConfig { get; set; }
+
     public string? TlsServerName { get; set; }
 }
 
@@ -106,12 +109,12 @@ internal static partial class ForwardSetup
         }
         while (d.NextBlock())
         {
-            ParseProperty(d, options);
+            ParseProperty(d, options, resolvePath);
         }
         return options;
     }
 
-    private static void ParseProperty(Dispenser d, ForwardOptions options)
+    private static void ParseProperty(Dispenser d, ForwardOptions options, Func<string, string> resolvePath)
     {
         var property = d.Val;
         switch (property)
@@ -179,6 +182,9 @@ internal static partial class ForwardSetup
                     throw d.ArgErr();
                 }
                 options.TlsArgs = tls;
+                // Loaded (and its errors reported) here, like CoreDNS's pkgtls.NewTLSConfigFromArgs in parseBlock,
+                // whether or not a TO uses tls://.
+                options.TlsConfig = LoadTls(tls, resolvePath);
                 break;
             case "tls_servername":
                 options.TlsServerName = OneArg(d);
@@ -447,7 +453,12 @@ internal static partial class ForwardSetup
             UpstreamTls? tls = null;
             if (transport == "tls")
             {
-                sharedTls ??= LoadTls(options, resolvePath);
+                sharedTls ??= new UpstreamTls
+                {
+                    ServerName = options.TlsServerName,
+                    ClientCertificates = options.TlsConfig?.ClientCertificates,
+                    Roots = options.TlsConfig?.Roots,
+                };
                 tls = sni is null ? sharedTls : new UpstreamTls { ServerName = sni, ClientCertificates = sharedTls.ClientCertificates, Roots = sharedTls.Roots };
             }
             upstreams[i] = new Upstream(host, endPoint, tls, logger)
@@ -464,29 +475,84 @@ internal static partial class ForwardSetup
         return upstreams;
     }
 
-    /// <summary><c>tls [CERT KEY] [CA]</c>: no args = system roots; one = CA; two = client cert and key; three = both.</summary>
-    private static UpstreamTls LoadTls(ForwardOptions options, Func<string, string> resolvePath)
+    /// <summary><c>tls [CERT KEY] [CA]</c>: no args = system roots; one = CA; two = client cert and key; three = both.
+    /// Error texts are CoreDNS's pkg/tls ones (<c>error reading CA: open CA: no such file or directory</c>,
+    /// <c>could not read root certs: %!s(&lt;nil&gt;)</c>, <c>could not load TLS cert: ...</c>).</summary>
+    private static UpstreamTls LoadTls(IReadOnlyList<string> args, Func<string, string> resolvePath)
     {
-        var args = options.TlsArgs ?? [];
         X509Certificate2Collection? client = null;
         X509Certificate2Collection? roots = null;
+        if (args.Count >= 2)
+        {
+            string certPem;
+            string keyPem;
+            try
+            {
+                certPem = ReadFileGo(args[0], resolvePath);
+                keyPem = ReadFileGo(args[1], resolvePath);
+            }
+            catch (ConfigException exception)
+            {
+                throw new ConfigException($"could not load TLS cert: {exception.Message}");
+            }
+            try
+            {
+                client = [X509Certificate2.CreateFromPem(certPem, keyPem)];
+            }
+            catch (Exception exception) when (exception is System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new ConfigException($"could not load TLS cert: tls: {exception.Message}");
+            }
+        }
+        if (args.Count is 1 or 3)
+        {
+            var ca = args[^1];
+            string pem;
+            try
+            {
+                pem = ReadFileGo(ca, resolvePath);
+            }
+            catch (ConfigException exception)
+            {
+                throw new ConfigException($"error reading {ca}: {exception.Message}");
+            }
+            roots = [];
+            try
+            {
+                roots.ImportFromPem(pem);
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                roots.Clear();
+            }
+            if (roots.Count == 0)
+            {
+                // x509.CertPool.AppendCertsFromPEM found no certificate; CoreDNS formats the (nil) read error.
+                throw new ConfigException("could not read root certs: %!s(<nil>)");
+            }
+        }
+        return new UpstreamTls { ClientCertificates = client, Roots = roots };
+    }
+
+    /// <summary>os.ReadFile with Go's error text (<c>open PATH: no such file or directory</c>) as a ConfigException.</summary>
+    private static string ReadFileGo(string path, Func<string, string> resolvePath)
+    {
         try
         {
-            if (args.Count >= 2)
-            {
-                client = [X509Certificate2.CreateFromPemFile(resolvePath(args[0]), resolvePath(args[1]))];
-            }
-            if (args.Count is 1 or 3)
-            {
-                roots = [];
-                roots.ImportFromPemFile(resolvePath(args[^1]));
-            }
+            return File.ReadAllText(resolvePath(path));
         }
-        catch (Exception exception) when (exception is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ConfigException($"Could not load TLS config: {exception.Message}");
+            throw new ConfigException($"open {path}: no such file or directory");
         }
-        return new UpstreamTls { ServerName = options.TlsServerName, ClientCertificates = client, Roots = roots };
+        catch (UnauthorizedAccessException)
+        {
+            throw new ConfigException(Directory.Exists(resolvePath(path)) ? $"read {path}: is a directory" : $"open {path}: permission denied");
+        }
+        catch (IOException exception)
+        {
+            throw new ConfigException($"read {path}: {exception.Message}");
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unsupported CIDR notation: '{From}' expands to multiple zones. Using only '{Zone}'.")]
