@@ -370,17 +370,20 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         socket.NoDelay = true;
         var dialTimeout = TimeSpan.FromTicks(Math.Clamp(2 * Interlocked.Read(ref _avgDialTicks), TimeSpan.TicksPerSecond, 30 * TimeSpan.TicksPerSecond));
         var timeout = RentTimeout(dialTimeout);
+        // The caller's token (the health check's 1 s budget, shutdown) bounds the connect and the TLS handshake too.
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken) : null;
+        var token = linked?.Token ?? timeout.Token;
         var started = Environment.TickCount64;
         try
         {
-            await socket.ConnectAsync(EndPoint, timeout.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(EndPoint, token).ConfigureAwait(false);
             UpdateDialTime(TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
             Stream stream = new NetworkStream(socket, ownsSocket: true);
             if (Tls is not null)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = ssl;
-                await ssl.AuthenticateAsClientAsync(TlsOptions(), timeout.Token).ConfigureAwait(false);
+                await ssl.AuthenticateAsClientAsync(TlsOptions(), token).ConfigureAwait(false);
             }
             return new UpstreamConnection(socket, stream, proto);
         }
