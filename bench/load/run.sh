@@ -21,7 +21,7 @@
 #                                miekg-rp2, load unpinned; cache = `cache 30` + `forward` to an upstream
 #   CACHE_PEERS ["unbound dnsmasq"]   upstreams for the cache variant, also measured directly
 #   CLUSTERDNS [publish]  command that starts the server (e.g. "dotnet /x/clusterdns.dll"); default: publish
-#   WORK [bench/load/.work]   HARNESS_SRC [bench/load/peers]   RESULTS [$WORK/results/<stamp>]
+#   WORK [bench/load/.work]   HARNESS_SRC [bench/load/peers]   RESULTS [$WORK/results/<stamp>]   CDNS_PORT [5399]
 #   SMOKE [0]   1: N=1000, one short udp-blast run against ClusterDns only, answers checked before and after
 #               against bench/load/expected-answers.txt, rcode mix of the load checked; exits 77 when the tools
 #               it needs (python3, dig, gcc) are missing, so the CI test can skip.
@@ -42,7 +42,7 @@ CACHE_PEERS="${CACHE_PEERS:-unbound dnsmasq}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 PEERDIR="$WORK/peers"
 OUT="${RESULTS:-$WORK/results/$STAMP}"
-CDNS_PORT=5399
+CDNS_PORT="${CDNS_PORT:-5399}"
 N0="${SIZES%% *}"
 log() { echo "== $*" >&2; }
 
