@@ -2,7 +2,8 @@
 """table.py RESULTS -> one markdown table from bench/load/run.sh results.
 
 RESULTS/<variant>/<server>-<N>/{blast,rate}/result.json (bench.py output). QPS per busy core = udp-blast QPS /
-the server process's CPU (user+system, from /proc, in cores); ratios compare that number with the reference
+the server process's CPU (user+system from /proc/PID/stat, in cores: the issue's metric); "QPS ÷ CPU 0 busy" divides
+by everything CPU 0 did instead (softirq and other processes included), a stricter cross-check. Ratios compare that number with the reference
 server of the same variant and size (miekg for one core, miekg-rp2 for two, the upstream peer alone for cache).
 """
 import json, os, sys
@@ -47,11 +48,12 @@ def main():
                 "p50": rate.get("rate_p50_ms") if rate else None, "p99": rate.get("rate_p99_ms") if rate else None,
                 "rate_lost": rate.get("rate_lost") if rate else None,
                 "rss": mem.get("tree_rss_kb", 0) / 1024.0 if mem else None, "rss_kb": mem.get("tree_rss_kb"),
+                "cpu0": blast.get("cpu0_busy") if variant != "two" else None,
                 "lost": blast.get("lost_median"), "runs": f"{blast['n_runs']}+{blast['n_noisy']}",
             })
-    print("| variant | server | N | QPS | server CPU (cores) | QPS per busy core | ratio vs ref | "
+    print("| variant | server | N | QPS | server CPU (cores) | QPS per busy core | ratio vs ref | CPU 0 busy % | QPS ÷ CPU 0 busy | "
           "p50 / p99 at 20k QPS (ms) | lost at 20k | RSS (MiB) | runs+noisy |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     slopes = []
     for variant, rs in rows.items():
         order = {"clusterdns": 0}
@@ -67,7 +69,8 @@ def main():
                                                       else (f"{ratio:.2f}×" if ratio else "–"))
             lat = f"{fmt(r['p50'], 3)} / {fmt(r['p99'], 3)}" if r["p99"] is not None else "–"
             print(f"| {variant} | {r['server']} | {r['n']:,} | {fmt(r['qps'])} | "
-                  f"{fmt(r['cpu'] / 100.0 if r['cpu'] else None, 2)} | {fmt(r['per_core'])} | {ratio_s} | {lat} | "
+                  f"{fmt(r['cpu'] / 100.0 if r['cpu'] else None, 2)} | {fmt(r['per_core'])} | {ratio_s} | "
+                  f"{fmt(r['cpu0'])} | {fmt(r['qps'] / (r['cpu0'] / 100.0) if r['cpu0'] else None)} | {lat} | "
                   f"{fmt(r['rate_lost'])} | {fmt(r['rss'], 1)} | {r['runs']} |")
         if variant == "one":
             servers = sorted({r["server"] for r in rs})
