@@ -4,5 +4,14 @@ namespace ClusterDns.Benchmarks;
 
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        // Console measurements that are not BenchmarkDotNet runs (big-cluster sync, programming latency).
+        if (args.Length > 0 && args[0] is "k8s-scale" or "k8s-scale-run" or "k8s-apiserver")
+        {
+            return Kubernetes.ScaleRunner.MainAsync(args).GetAwaiter().GetResult();
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -3,17 +3,19 @@ using System.Runtime.InteropServices;
 using ClusterDns.Corefile;
 using ClusterDns.Logging;
 using ClusterDns.Plugins;
+using ClusterDns.Protocol;
 using ClusterDns.Server;
+using ClusterDns.Tools;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns;
 
-internal static class Program
+internal static partial class Program
 {
     private static int Main(string[] args)
     {
-        var conf = new Option<string?>("-conf") { Description = "Corefile to load (default: ./Corefile; 'stdin' reads standard input)" };
-        var port = new Option<int>("-dns.port", "-p") { Description = "Default port for server blocks without one", DefaultValueFactory = _ => 53 };
+        var conf = new Option<string?>("-conf") { Recursive = true, Description = "Corefile to load (default: ./Corefile; 'stdin' reads standard input)" };
+        var port = new Option<int>("-dns.port", "-p") { Recursive = true, Description = "Default port for server blocks without one", DefaultValueFactory = _ => 53 };
         var plugins = new Option<bool>("-plugins") { Description = "List the plugins this build has and exit" };
         var version = new Option<bool>("-version") { Description = "Show the version and exit" };
         var quiet = new Option<bool>("-quiet") { Description = "Do not print the start-up banner" };
@@ -28,6 +30,15 @@ internal static class Program
         {
             if (result.UnmatchedTokens.Count > 0)
             {
+                // Go's flag package: an unknown flag is a usage error (exit 2); stray words are fatal (exit 1).
+                foreach (var token in result.UnmatchedTokens)
+                {
+                    if (token.StartsWith('-') && token.Length > 1)
+                    {
+                        Console.Error.WriteLine($"flag provided but not defined: {token}");
+                        return Task.FromResult(2);
+                    }
+                }
                 Console.Error.WriteLine($"extra command line arguments: [{string.Join(' ', result.UnmatchedTokens)}]");
                 return Task.FromResult(1);
             }
@@ -57,8 +68,51 @@ internal static class Program
                 PidFile = result.GetValue(pidFile),
             });
         });
+        root.Subcommands.Add(BuildExplainCommand(conf, port));
         var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
         return root.Parse(args).Invoke(config);
+    }
+
+    private static Command BuildExplainCommand(Option<string?> conf, Option<int> port)
+    {
+        var name = new Argument<string>("NAME") { Description = "The name as an application would look it up, e.g. web or web.prod" };
+        var type = new Argument<string>("TYPE") { Description = "Query type", DefaultValueFactory = _ => "A" };
+        var ns = new Option<string>("-namespace", "-n") { Description = "Namespace of the asking pod (its search list)", DefaultValueFactory = _ => "default" };
+        var ndots = new Option<int>("-ndots") { Description = "resolv.conf ndots", DefaultValueFactory = _ => 5 };
+        var search = new Option<string?>("-search") { Description = "Search list to use instead of the pod's (space separated)" };
+        var command = new Command("explain", "Show how a pod's resolver would look NAME up through this Corefile, and why it fails")
+        {
+            name, type, ns, ndots, search,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            if (!DnsMnemonics.TryParseType(result.GetValue(type)!, out var qtype))
+            {
+                await Console.Error.WriteLineAsync($"unknown type: {result.GetValue(type)}").ConfigureAwait(false);
+                return 2;
+            }
+            using var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders()
+                .AddProvider(new CoreDnsLoggerProvider(Console.Error, LogLevel.Warning)));
+            var searchText = result.GetValue(search);
+            try
+            {
+                return await ExplainCommand.RunAsync(new ExplainOptions
+                {
+                    Name = result.GetValue(name)!,
+                    Type = qtype,
+                    Namespace = result.GetValue(ns)!,
+                    Ndots = result.GetValue(ndots),
+                    Search = searchText is null ? null : searchText.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                    App = new AppOptions { Conf = result.GetValue(conf), DnsPort = result.GetValue(port), Quiet = true },
+                }, loggerFactory, Console.Out).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is CorefileException or ConfigException)
+            {
+                await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+                return 1;
+            }
+        });
+        return command;
     }
 
     private static async Task<int> RunAsync(AppOptions options)
@@ -104,5 +158,6 @@ internal static class Program
         return code;
     }
 
-    private static void LogSignalReload(ILogger logger) => logger.LogInformation("SIGUSR1: Reloading");
+    [LoggerMessage(Level = LogLevel.Information, Message = "SIGUSR1: Reloading")]
+    private static partial void LogSignalReload(ILogger logger);
 }

@@ -56,7 +56,11 @@ internal sealed class PodOps : KindOps<PodInfo>
     public override IEnumerable<PodInfo> All(ClusterState s) => s.Pods;
     public override bool Equal(PodInfo a, PodInfo b) => a.Equals(b);
     public override bool BumpsSerial(PodInfo? old, PodInfo? now) => SerialRules.PodChanged(old, now);
-    public override void Touch(ChangeBuilder change, PodInfo item) => change.PodsChanged = true;
+    public override void Touch(ChangeBuilder change, PodInfo item)
+    {
+        change.PodsChanged = true;
+        if (item.PodIP.Length > 0) change.PodIps.Add(item.PodIP);
+    }
 }
 
 /// <summary>Namespaces are plain names; the key's namespace part is empty.</summary>
@@ -79,9 +83,10 @@ internal sealed class ChangeBuilder(bool relisted)
     public HashSet<(string Namespace, string Service)> Services { get; } = [];
     public bool NamespacesChanged { get; set; }
     public bool PodsChanged { get; set; }
+    public HashSet<string> PodIps { get; } = new(StringComparer.Ordinal);
     public bool BumpSerial { get; set; }
     public bool Any => Services.Count > 0 || NamespacesChanged || PodsChanged;
-    public ClusterChange Build() => new(Services, NamespacesChanged, PodsChanged, relisted);
+    public ClusterChange Build() => new(Services, NamespacesChanged, PodsChanged, relisted) { PodIps = PodIps };
 }
 
 /// <summary>

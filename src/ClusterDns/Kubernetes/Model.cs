@@ -48,7 +48,12 @@ public sealed record PodInfo(string Namespace, string Name, string PodIP);
 
 /// <summary>What one published state change touched. Services holds (namespace, service) pairs, for slices the owning service.</summary>
 public sealed record ClusterChange(IReadOnlySet<(string Namespace, string Service)> Services, bool NamespacesChanged, bool PodsChanged,
-    bool Relisted);
+    bool Relisted)
+{
+    /// <summary>IPs (before and after) of the pods this change touched, so a consumer can update per IP instead of
+    /// rescanning every pod; null when unknown.</summary>
+    public IReadOnlySet<string>? PodIps { get; init; }
+}
 
 internal static class Seq
 {

@@ -4,6 +4,35 @@ using k8s.Models;
 
 namespace ClusterDns.Kubernetes;
 
+/// <summary>
+/// Shares repeated small values between slim records: namespaces, node/zone names, protocols and whole port lists
+/// repeat across most objects of a cluster, and each deserialized copy would otherwise stay alive in its record.
+/// Bounded by the cluster's distinct values (namespaces, nodes, port shapes), not by object count.
+/// </summary>
+internal static class Interner
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ServicePortInfo, ImmutableArray<ServicePortInfo>> SinglePorts = new();
+    private const int MaxStrings = 1 << 16;
+
+    public static string Intern(string value)
+    {
+        if (Strings.TryGetValue(value, out var shared)) return shared;
+        // Past the bound (unusual value variety) keep the copy rather than grow without limit.
+        return Strings.Count >= MaxStrings ? value : Strings.GetOrAdd(value, value);
+    }
+
+    public static string? InternOrNull(string? value) => value is null ? null : Intern(value);
+
+    /// <summary>The one-port list (the common case) is shared by every object with that exact port.</summary>
+    public static ImmutableArray<ServicePortInfo> Ports(ServicePortInfo port) =>
+        SinglePorts.TryGetValue(port, out var shared) ? shared
+        : SinglePorts.Count >= MaxStrings ? [port] : SinglePorts.GetOrAdd(port, static p => [p]);
+
+    public static ServicePortInfo Port(string? name, string? protocol, int port) =>
+        new(name is null ? "" : Intern(name), protocol is null ? "" : Intern(protocol), port);
+}
+
 /// <summary>Turns API model objects into the slim records of spec §1 so the (large) model objects can be dropped at once.</summary>
 public static class ModelConverter
 {
@@ -25,15 +54,16 @@ public static class ModelConverter
             : ServiceKind.ClusterIP;
 
         ImmutableArray<ServicePortInfo> ports;
-        if (spec?.Ports is { Count: > 0 } sp)
+        if (spec?.Ports is { Count: 1 } one) ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port));
+        else if (spec?.Ports is { Count: > 0 } sp)
         {
             var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
-            foreach (var p in sp) b.Add(new ServicePortInfo(p.Name ?? "", p.Protocol ?? "", p.Port));
+            foreach (var p in sp) b.Add(Interner.Port(p.Name, p.Protocol, p.Port));
             ports = b.MoveToImmutable();
         }
         else ports = ServicePortInfo.SentinelOnly;
 
-        return new ServiceInfo(meta.NamespaceProperty ?? "", meta.Name, kind, ips,
+        return new ServiceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, kind, ips,
             kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports);
     }
 
@@ -44,10 +74,11 @@ public static class ModelConverter
         string serviceName = meta.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var sn) ? sn ?? "" : "";
 
         ImmutableArray<ServicePortInfo> ports;
-        if (s.Ports is { Count: > 0 } sp)
+        if (s.Ports is { Count: 1 } one) ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port ?? -1));
+        else if (s.Ports is { Count: > 0 } sp)
         {
             var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
-            foreach (var p in sp) b.Add(new ServicePortInfo(p.Name ?? "", p.Protocol ?? "", p.Port ?? -1));
+            foreach (var p in sp) b.Add(Interner.Port(p.Name, p.Protocol, p.Port ?? -1));
             ports = b.MoveToImmutable();
         }
         else ports = ServicePortInfo.SentinelOnly;
@@ -63,9 +94,9 @@ public static class ModelConverter
                     e.Addresses is { Count: > 0 } a ? [.. a] : [],
                     e.Hostname,
                     target is { Length: <= 63 } ? target : null,   // longer names cannot be a DNS label (spec §1)
-                    e.NodeName,
+                    Interner.InternOrNull(e.NodeName),
                     e.Conditions?.Ready ?? true,
-                    e.Zone));
+                    Interner.InternOrNull(e.Zone)));
             }
 
             endpoints = b.MoveToImmutable();
@@ -76,13 +107,13 @@ public static class ModelConverter
             && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
             trigger = parsed;
 
-        return new EndpointSliceInfo(meta.NamespaceProperty ?? "", meta.Name, serviceName, ports, endpoints, trigger);
+        return new EndpointSliceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, serviceName, ports, endpoints, trigger);
     }
 
     public static PodInfo? ToPod(V1Pod p) =>
-        p.Metadata?.Name is null ? null : new PodInfo(p.Metadata.NamespaceProperty ?? "", p.Metadata.Name, p.Status?.PodIP ?? "");
+        p.Metadata?.Name is null ? null : new PodInfo(Interner.Intern(p.Metadata.NamespaceProperty ?? ""), p.Metadata.Name, p.Status?.PodIP ?? "");
 
-    public static string? ToNamespace(V1Namespace n) => n.Metadata?.Name;
+    public static string? ToNamespace(V1Namespace n) => n.Metadata?.Name is { } name ? Interner.Intern(name) : null;
 }
 
 /// <summary>Spec §8.4: which changes move the SOA serial.</summary>

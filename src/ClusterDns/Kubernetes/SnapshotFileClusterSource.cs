@@ -59,7 +59,15 @@ public sealed class SnapshotFileClusterSource : IClusterSource
         using var timer = new PeriodicTimer(_pollInterval, _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false)) Poll();
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var seen = SafeFingerprint();
+                if (seen == _fingerprint) continue;
+                // An editor or `kubectl ... > file` writes in steps: load only once the files stopped changing, so a
+                // half-written (or just truncated) file never replaces the cluster.
+                await Task.Delay(SettleTime, _time, _stop.Token).ConfigureAwait(false);
+                if (SafeFingerprint() == seen) Poll();
+            }
         }
         catch (OperationCanceledException)
         {
@@ -67,17 +75,23 @@ public sealed class SnapshotFileClusterSource : IClusterSource
         }
     }
 
-    private void Poll()
+    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(150);
+
+    private string SafeFingerprint()
     {
-        string fingerprint;
         try
         {
-            fingerprint = Fingerprint();
+            return Fingerprint();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            fingerprint = "unreadable:" + ex.Message;
+            return "unreadable:" + ex.Message;
         }
+    }
+
+    private void Poll()
+    {
+        var fingerprint = SafeFingerprint();
 
         if (fingerprint == _fingerprint) return;
         // Remember it even if loading fails: retrying an unchanged broken file every second would only spam the log.

@@ -6,21 +6,27 @@ namespace ClusterDns.Plugins;
 /// Their run order comes from plugin.cfg, not from this list.</summary>
 public static class BuiltinPlugins
 {
+    // One line per plugin, alphabetical, each ending in a comma (merges stay trivial).
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
-        Whoami.WhoamiPlugin.Descriptor,
-        Reload.ReloadLifecycle.Descriptor,
-        Loop.LoopPlugin.Descriptor,
-        Loadbalance.LoadbalancePlugin.Descriptor,
-        Kubernetes.KubernetesPlugin.Descriptor,
-        Prometheus.PrometheusPlugin.Descriptor,
+    [
+        Cache.CachePlugin.Descriptor,
+        Debug.DebugPlugin.Descriptor,
         Errors.ErrorsPlugin.Descriptor,
-        Log.LogPlugin.Descriptor,
-        Hosts.HostsPlugin.Descriptor,
+        Forward.ForwardPlugin.Descriptor,
         Health.HealthPlugin.Descriptor,
+        Hosts.HostsPlugin.Descriptor,
+        Kubernetes.KubernetesPlugin.Descriptor,
+        Loadbalance.LoadbalancePlugin.Descriptor,
+        Log.LogPlugin.Descriptor,
+        Loop.LoopPlugin.Descriptor,
+        Prometheus.PrometheusPlugin.Descriptor,
         Ready.ReadyPlugin.Descriptor,
-        Debug.DebugPlugin.Descriptor);
+        Reload.ReloadLifecycle.Descriptor,
+        Transfer.TransferPlugin.Descriptor,
+        Whoami.WhoamiPlugin.Descriptor,
+    ]);
 
-    private static Dictionary<string, PluginDescriptor> Build(params PluginDescriptor[] descriptors)
+    private static Dictionary<string, PluginDescriptor> Build(PluginDescriptor[] descriptors)
     {
         var result = new Dictionary<string, PluginDescriptor>(StringComparer.Ordinal);
         foreach (var descriptor in descriptors)

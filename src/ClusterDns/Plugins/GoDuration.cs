@@ -14,6 +14,9 @@ public static class GoDuration
 
     public static bool TryParse(string text, out TimeSpan value) => TryParse(text, out value, out _);
 
+    /// <summary>Parses or throws <see cref="FormatException"/> with Go's message (setup code reports it as the plugin error).</summary>
+    public static TimeSpan Parse(string text) => TryParse(text, out var value, out var error) ? value : throw new FormatException(error);
+
     /// <summary>Parses <paramref name="text"/>; on failure <paramref name="error"/> is Go's message.</summary>
     public static bool TryParse(string text, out TimeSpan value, out string error)
     {

@@ -80,7 +80,9 @@ public sealed class DnsRequest
 
     private static IPEndPoint MapEndPoint(SocketAddress address)
     {
-        var endPoint = (IPEndPoint)new IPEndPoint(IPAddress.IPv6Any, 0).Create(address);
+        // Sockets bound to one IPv4 address (bind) receive IPv4-sized addresses; only wildcard sockets are dual-mode.
+        var template = address.Family == AddressFamily.InterNetwork ? new IPEndPoint(IPAddress.Any, 0) : new IPEndPoint(IPAddress.IPv6Any, 0);
+        var endPoint = (IPEndPoint)template.Create(address);
         return endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
     }
 

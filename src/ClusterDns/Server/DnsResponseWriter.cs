@@ -13,6 +13,7 @@ public sealed class DnsResponseWriter
 {
     private readonly DnsRequest _request;
     private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(DnsRequest.MaxMessageSize, pinned: true);
+    private List<byte[]>? _more;
 
     internal DnsResponseWriter(DnsRequest request) => _request = request;
 
@@ -35,7 +36,15 @@ public sealed class DnsResponseWriter
         Written = false;
         Length = 0;
         Plugin = string.Empty;
+        _more?.Clear();
     }
+
+    /// <summary>Messages that follow the written one on the same TCP connection (zone transfers span several);
+    /// UDP never sends them.</summary>
+    public IReadOnlyList<byte[]> MoreMessages => _more is null ? [] : _more;
+
+    /// <summary>Queues one more complete message (wire form) after the written reply.</summary>
+    public void AddMessage(byte[] message) => (_more ??= []).Add(message);
 
     /// <summary>Encodes <paramref name="message"/> within the client's size limit.</summary>
     public void Write(DnsMessage message, string plugin)

@@ -131,6 +131,14 @@ internal sealed partial class DnsTcpListener : IDisposable
                 try
                 {
                     await client.SendAsync(frame, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                    // A multi-message reply (AXFR) goes out back to back, under the same lock so pipelined answers cannot interleave.
+                    foreach (var more in reply.MoreMessages)
+                    {
+                        var next = new byte[more.Length + 2];
+                        BinaryPrimitives.WriteUInt16BigEndian(next, (ushort)more.Length);
+                        more.CopyTo(next, 2);
+                        await client.SendAsync(next, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                    }
                 }
                 finally
                 {

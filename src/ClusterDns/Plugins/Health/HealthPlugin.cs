@@ -45,18 +45,7 @@ public static partial class HealthPlugin
         var lameduck = TimeSpan.Zero;
         while (d.Next())
         {
-            var args = d.RemainingArgs();
-            switch (args.Count)
-            {
-                case 0:
-                    break;
-                case 1:
-                    address = args[0];
-                    HttpAddress.Validate(address);
-                    break;
-                default:
-                    throw d.ArgErr();
-            }
+            address = HttpAddress.ReadOptional(d) ?? address;
             while (d.NextBlock())
             {
                 switch (d.Val)

@@ -54,4 +54,20 @@ internal static class HttpAddress
         }
         return hostport.Contains(']', StringComparison.Ordinal) ? "unexpected ']' in address" : null;
     }
+
+    /// <summary>Reads a directive line's optional single ADDRESS argument (health, ready): null when absent.</summary>
+    public static string? ReadOptional(ClusterDns.Corefile.Dispenser d)
+    {
+        var args = d.RemainingArgs();
+        switch (args.Count)
+        {
+            case 0:
+                return null;
+            case 1:
+                Validate(args[0]);
+                return args[0];
+            default:
+                throw d.ArgErr();
+        }
+    }
 }

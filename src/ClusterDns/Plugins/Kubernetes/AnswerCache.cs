@@ -8,33 +8,38 @@ using ClusterDns.Server;
 namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary>
-/// Precompiled replies for one <see cref="KubernetesResolver"/> (one cluster snapshot): the first query for a
-/// (name as written, type) resolves and encodes normally and stores the encoded reply without id, RD/CD or OPT;
-/// later identical questions copy those bytes and patch the id and flags in (Knot/NSD style). The key keeps the
-/// client's case, because owner names, SRV targets and SOA names echo it. A new snapshot starts an empty cache,
-/// so nothing stale is ever served. Bounded: when full it is cleared (a random-name flood cannot grow it).
+/// Precompiled replies of one index lineage: the first query for a (name as written, type) resolves and encodes
+/// normally and stores the encoded reply without id, RD/CD or OPT; later identical questions copy those bytes and
+/// patch the id and flags in (Knot/NSD style). The key keeps the client's case, because owner names, SRV targets and
+/// SOA names echo it.
+/// The cache outlives cluster changes: each reply carries the <see cref="CacheToken"/>s it was computed from (the
+/// service or PTR entry, and the index generation for anything carrying an SOA or global data) and is served only
+/// while all are current — a few volatile reads, no lookups. A change supersedes exactly the entries it replaced,
+/// so unrelated services stay hot in a churning cluster and nothing stale is ever served.
+/// Bounded: when full it is cleared (a random-name flood cannot grow it).
 /// </summary>
 internal sealed class AnswerCache
 {
     public const int Capacity = 32_768;
     private const int OptLength = 11;
 
-    private readonly ConcurrentDictionary<byte[], byte[]> _replies = new(ByteArrayComparer.Instance);
-    private readonly ConcurrentDictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private readonly ConcurrentDictionary<byte[], CachedReply> _replies = new(ByteArrayComparer.Instance);
+    private readonly ConcurrentDictionary<byte[], CachedReply>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
     public AnswerCache() => _lookup = _replies.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     public int Count => _replies.Count;
 
-    /// <summary>Writes the cached reply for this question, if there is one and it fits the client's limit.</summary>
+    /// <summary>Writes the cached reply for this question, if there is a current one that fits the client's limit.</summary>
     public bool TryServe(DnsRequest request, string plugin)
     {
-        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
-        if (!_lookup.TryGetValue(key[..keyLength], out var template))
+        if (!_lookup.TryGetValue(key[..keyLength], out var cached) || !cached.IsCurrent)
         {
             return false;
         }
+        var template = cached.Bytes;
         var info = request.Info;
         var length = template.Length + (info.HasOpt ? OptLength : 0);
         if (length > request.MaxResponseSize)
@@ -63,9 +68,14 @@ internal sealed class AnswerCache
         return true;
     }
 
-    /// <summary>Stores <paramref name="reply"/> (which must not contain an OPT record) for this question.</summary>
-    public void Store(DnsRequest request, DnsMessage reply)
+    /// <summary>Stores <paramref name="reply"/> (which must not contain an OPT record) for this question, valid while
+    /// the given tokens are current.</summary>
+    public void Store(DnsRequest request, DnsMessage reply, CacheToken? first = null, CacheToken? second = null, CacheToken? third = null)
     {
+        if (!CachedReply.Current(first) || !CachedReply.Current(second) || !CachedReply.Current(third))
+        {
+            return; // computed from an index that was already replaced
+        }
         var header = reply.Header;
         reply.Header.Id = 0;
         reply.Header.RecursionDesired = false;
@@ -76,21 +86,34 @@ internal sealed class AnswerCache
         {
             return;
         }
-        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 2];
+        var cached = new CachedReply(encoded, first, second, third);
+        Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
         if (_replies.Count >= Capacity)
         {
             _replies.Clear();
         }
-        _replies.TryAdd(key[..keyLength].ToArray(), encoded);
+        // Overwrites a superseded reply for the same question.
+        _replies[key[..keyLength].ToArray()] = cached;
     }
 
+    /// <summary>Question as written: name (client's case), type and class — the question section is echoed verbatim.</summary>
     private static int WriteKey(DnsRequest request, Span<byte> key)
     {
         var name = request.NameWire;
         name.CopyTo(key);
         BinaryPrimitives.WriteUInt16BigEndian(key[name.Length..], (ushort)request.Type);
-        return name.Length + 2;
+        BinaryPrimitives.WriteUInt16BigEndian(key[(name.Length + 2)..], (ushort)request.Class);
+        return name.Length + 4;
+    }
+
+    private sealed class CachedReply(byte[] bytes, CacheToken? first, CacheToken? second, CacheToken? third)
+    {
+        public byte[] Bytes { get; } = bytes;
+
+        public bool IsCurrent => Current(first) && Current(second) && Current(third);
+
+        public static bool Current(CacheToken? token) => token is null || token.IsCurrent;
     }
 
     /// <summary>Content equality for byte-array keys, with span lookups that allocate nothing.</summary>

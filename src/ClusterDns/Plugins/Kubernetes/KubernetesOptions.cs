@@ -49,7 +49,7 @@ public sealed record KubernetesOptions
     /// <summary>ClusterDns extension <c>snapshot FILE|DIR</c>: serve from files instead of the API.</summary>
     public string? Snapshot { get; init; }
 
-    /// <summary>0 = client default. Parsed and validated; the watcher does not rate-limit yet.</summary>
+    /// <summary>Client-side request rate limit (token bucket with <see cref="ApiServerBurst"/> capacity); 0 = no limit.</summary>
     public double ApiServerQps { get; init; }
 
     public int ApiServerBurst { get; init; }

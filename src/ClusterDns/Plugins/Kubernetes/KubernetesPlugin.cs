@@ -15,7 +15,7 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
 /// Changed event builds a new one, so queries never lock.
 /// </summary>
-public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter
+public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource
 {
     public static PluginDescriptor Descriptor { get; } = new("kubernetes", Setup);
 
@@ -43,6 +43,8 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     private readonly ILogger _logger;
     private readonly Lock _rebuildGate = new();
     private IClusterSource? _source;
+    private k8s.Kubernetes? _client; // owned here only when rate limits wrap it
+    private bool _startupPending;
     private volatile KubernetesResolver _resolver;
 
     /// <param name="options">Parsed block.</param>
@@ -80,7 +82,13 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     /// <summary>Readiness (<c>ready</c> plugin): the source finished its first list.</summary>
     public bool IsReady => _source?.HasSynced ?? false;
 
+    /// <summary>The cluster as last seen (for tools that explain answers; queries use the resolver).</summary>
+    public ClusterState State => _source?.Current ?? ClusterState.Empty;
+
     public KubernetesResolver Resolver => _resolver;
+
+    /// <summary>Zone transfer (spec §9) from the current state: only the exact forward zone apexes.</summary>
+    public IReadOnlyList<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial) => _resolver.Transfer(zone, ixfrSerial);
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
@@ -91,7 +99,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         }
         if (!resolver.Synced && _source is { HasSynced: true })
         {
-            resolver = Rebuild(); // sync completed since the last change event
+            resolver = Resync(); // sync completed since the last change event
         }
 
         if (resolver.Answers.TryServe(request, Name))
@@ -122,10 +130,14 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         {
             return ResolveUpstreamAsync(request, resolver, reply, opt, target, cancellationToken);
         }
-        if (result.Outcome != KubernetesOutcome.ServFail)
+        var dependencies = KubernetesResolver.LastDependencies;
+        if (result.Outcome != KubernetesOutcome.ServFail && !dependencies.Overflow)
         {
-            // The reply depends only on this snapshot and the question as written: compile it once.
-            resolver.Answers.Store(request, reply);
+            // The reply depends only on the entries it was computed from and the question as written: compile it
+            // once, valid while those entries are. Anything with an SOA (negative) or global data also depends on
+            // the index generation.
+            var generation = result.Outcome != KubernetesOutcome.Answer || dependencies.Global ? resolver.Index.Generation : null;
+            resolver.Answers.Store(request, reply, dependencies.First, dependencies.Second, generation);
         }
         return new ValueTask<DnsResult>(Write(request, reply, opt));
     }
@@ -177,6 +189,9 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     /// <summary>Starts the source and delays start-up until it synced or <c>startup_timeout</c> passed (spec §8.3).</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // While start-up waits nothing is served, so the initial lists (one relist event per kind) need no index
+        // each: one full build at the end replaces four O(cluster) builds.
+        _startupPending = true;
         if (_source is null)
         {
             _source = CreateSource();
@@ -200,8 +215,21 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             }
             await _source.WaitForSyncAsync(remaining < PollInterval ? remaining : PollInterval, cancellationToken).ConfigureAwait(false);
         }
-        Rebuild();
+        lock (_rebuildGate)
+        {
+            _startupPending = false;
+        }
+        var resolver = Resync();
+        if (resolver.Index.ServiceCount + resolver.Index.State.PodCount > LargeCluster)
+        {
+            // The initial lists leave hundreds of MB of parsed-and-dropped API objects behind; the GC keeps that
+            // memory committed. One aggressive collection at start-up returns it to the OS (RSS), never per event.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
     }
+
+    /// <summary>Objects above which start-up compacts once (smaller clusters leave too little garbage to matter).</summary>
+    private const int LargeCluster = 20_000;
 
     public async Task StopAsync()
     {
@@ -210,25 +238,71 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             source.Changed -= OnChanged;
             await source.DisposeAsync().ConfigureAwait(false);
         }
+        _client?.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    private IClusterSource CreateSource() =>
-        _options.Snapshot is { } path
-            ? new SnapshotFileClusterSource(path, _loggerFactory)
-            : new KubernetesClusterSource(KubernetesConnection.BuildConfig(_options.Connection), _options.ToWatchOptions(), _loggerFactory);
-
-    private void OnChanged(ClusterChange change) => Rebuild();
-
-    private KubernetesResolver Rebuild()
+    private IClusterSource CreateSource()
     {
-        // Serialised so a slow build can never publish an older state over a newer one.
+        if (_options.Snapshot is { } path)
+        {
+            return new SnapshotFileClusterSource(path, _loggerFactory);
+        }
+        var config = KubernetesConnection.BuildConfig(_options.Connection);
+        if (!ApiRateLimitHandler.Needed(_options.ApiServerQps, _options.ApiServerMaxInflight))
+        {
+            return new KubernetesClusterSource(config, _options.ToWatchOptions(), _loggerFactory);
+        }
+        // apiserver_qps / apiserver_burst / apiserver_max_inflight: a limiting handler in the client's pipeline.
+        _client = new k8s.Kubernetes(config, new ApiRateLimitHandler(_options.ApiServerQps, _options.ApiServerBurst, _options.ApiServerMaxInflight));
+        return new KubernetesClusterSource(_client, _options.ToWatchOptions(), _loggerFactory);
+    }
+
+    /// <summary>
+    /// Applies one published change to the current index (work proportional to the change, see
+    /// <see cref="KubernetesIndex.Apply"/>) and publishes the new resolver at once: no debounce, so DNS programming
+    /// latency is the cost of one Apply. Raised under the source's lock in publication order, so
+    /// <c>source.Current</c> is exactly the state this change produced.
+    /// </summary>
+    private void OnChanged(ClusterChange change)
+    {
+        lock (_rebuildGate)
+        {
+            if (_source is not { } source || _startupPending)
+            {
+                return; // StartAsync builds once when its wait ends
+            }
+            var current = _resolver;
+            var index = current.Index.Apply(source.Current, change);
+            // A new lineage (full build, namespace change) invalidates every cached reply at once.
+            var answers = ReferenceEquals(index.Lineage, current.Index.Lineage) ? current.Answers : new AnswerCache();
+            _resolver = new KubernetesResolver(current, index, source.HasSynced, answers);
+            _logger.IndexApplied(index.Serial, change.Services.Count);
+        }
+    }
+
+    /// <summary>Refreshes the synced flag; rebuilds only if the state moved without a change event (cannot be diffed).</summary>
+    private KubernetesResolver Resync()
+    {
+        // Serialised with OnChanged so an older state is never published over a newer one.
         lock (_rebuildGate)
         {
             var source = _source;
-            var resolver = new KubernetesResolver(_options, source?.Current ?? ClusterState.Empty, source?.HasSynced ?? false, _localAddresses);
+            var state = source?.Current ?? ClusterState.Empty;
+            var synced = source?.HasSynced ?? false;
+            var current = _resolver;
+            if (ReferenceEquals(current.Index.State, state))
+            {
+                if (current.Synced != synced)
+                {
+                    _resolver = current = new KubernetesResolver(current, current.Index, synced, current.Answers);
+                }
+                return current;
+            }
+            var resolver = new KubernetesResolver(_options, state, synced, _localAddresses);
             _resolver = resolver;
+            current.Index.Generation.Supersede();
             _logger.IndexRebuilt(resolver.Index.Serial);
             return resolver;
         }
@@ -277,6 +351,9 @@ internal static partial class KubernetesPluginLog
 
     [LoggerMessage(104, LogLevel.Debug, "rebuilt the DNS index at serial {Serial}")]
     public static partial void IndexRebuilt(this ILogger logger, long serial);
+
+    [LoggerMessage(106, LogLevel.Trace, "applied a change of {Services} services to the DNS index at serial {Serial}")]
+    public static partial void IndexApplied(this ILogger logger, long serial, int services);
 
     [LoggerMessage(105, LogLevel.Warning, "upstream lookup of {Target} failed")]
     public static partial void UpstreamFailed(this ILogger logger, Exception exception, string target);

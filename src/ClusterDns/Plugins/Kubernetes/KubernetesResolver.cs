@@ -55,11 +55,12 @@ public sealed class KubernetesResolver
     {
     }
 
-    internal KubernetesResolver(KubernetesOptions options, KubernetesIndex index, bool synced)
+    internal KubernetesResolver(KubernetesOptions options, KubernetesIndex index, bool synced, AnswerCache? answers = null)
     {
         _options = options;
         _index = index;
         Synced = synced;
+        Answers = answers ?? new AnswerCache();
         _ttl = options.Ttl;
         _zones = new DnsName[options.Zones.Count];
         _zoneLabels = new int[_zones.Length];
@@ -80,10 +81,51 @@ public sealed class KubernetesResolver
         }
     }
 
+    /// <summary>The next resolver after an incremental change: same options and zones (copied, not re-parsed), new
+    /// index, and the same reply cache — entries stay valid as long as their tokens do.</summary>
+    internal KubernetesResolver(KubernetesResolver previous, KubernetesIndex index, bool synced, AnswerCache answers)
+    {
+        _options = previous._options;
+        _index = index;
+        Synced = synced;
+        Answers = answers;
+        _ttl = previous._ttl;
+        _zones = previous._zones;
+        _zoneLabels = previous._zoneLabels;
+        _zoneReverse = previous._zoneReverse;
+        _fallthrough = previous._fallthrough;
+    }
+
     public bool Synced { get; }
 
-    /// <summary>Replies compiled from this snapshot (see <see cref="AnswerCache"/>).</summary>
-    internal AnswerCache Answers { get; } = new();
+    /// <summary>Replies compiled from this resolver's index lineage (see <see cref="AnswerCache"/>).</summary>
+    internal AnswerCache Answers { get; }
+
+    /// <summary>What the latest <see cref="Resolve"/> on this thread read (its reply's cache validity). Thread-static so
+    /// the many lookup helpers need no extra parameter; Resolve is synchronous, callers read it right after.</summary>
+    [ThreadStatic]
+    private static Dependencies t_dependencies;
+
+    internal static Dependencies LastDependencies => t_dependencies;
+
+    private static void Depend(CacheToken token)
+    {
+        ref var d = ref t_dependencies;
+        if (d.First is null || ReferenceEquals(d.First, token))
+        {
+            d.First = token;
+        }
+        else if (d.Second is null || ReferenceEquals(d.Second, token))
+        {
+            d.Second = token;
+        }
+        else
+        {
+            d.Overflow = true;
+        }
+    }
+
+    private static void DependOnGeneration() => t_dependencies.Global = true;
 
     internal KubernetesIndex Index => _index;
 
@@ -106,6 +148,7 @@ public sealed class KubernetesResolver
     /// <summary>Answers <paramref name="qname"/>/<paramref name="qtype"/> into the three sections.</summary>
     public KubernetesResolution Resolve(DnsName qname, DnsType qtype, List<DnsRecord> answer, List<DnsRecord> authority, List<DnsRecord> additional)
     {
+        t_dependencies = default;
         var zone = MatchZone(qname.Wire);
         if (zone < 0)
         {
@@ -123,6 +166,7 @@ public sealed class KubernetesResolver
         bool exists;
         if (q.IsNsDns())
         {
+            DependOnGeneration(); // name-server entries
             exists = qtype is not (DnsType.TXT or DnsType.PTR);
             if (qtype is DnsType.A or DnsType.AAAA)
             {
@@ -170,6 +214,7 @@ public sealed class KubernetesResolver
                     break;
                 case DnsType.SOA:
                     // [Q3] Any non-apex name is NODATA without an existence check.
+                    DependOnGeneration(); // the serial
                     exists = true;
                     if (q.BaseCount == 0)
                     {
@@ -177,6 +222,7 @@ public sealed class KubernetesResolver
                     }
                     break;
                 case DnsType.NS when q.BaseCount == 0:
+                    DependOnGeneration(); // name-server entries
                     exists = true;
                     ApexNs(ref q, answer, additional);
                     break;
@@ -205,6 +251,141 @@ public sealed class KubernetesResolver
         }
         return new(KubernetesOutcome.Answer, upstream);
     }
+
+    /// <summary>
+    /// The AXFR stream of spec §9 for <paramref name="zone"/>, or null when <paramref name="zone"/> is not exactly one
+    /// of the forward zones ([DEV2]: sub-names and reverse zones are refused). An IXFR carrying the current serial gets
+    /// the SOA alone.
+    /// </summary>
+    public List<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial)
+    {
+        var index = -1;
+        for (var i = 0; i < _zones.Length; i++)
+        {
+            if (!_zoneReverse[i] && _zones[i] == zone)
+            {
+                index = i;
+            }
+        }
+        if (index < 0)
+        {
+            return null;
+        }
+        var apex = _zones[index];
+        var soa = Soa(apex);
+        var records = new List<DnsRecord> { soa };
+        if (ixfrSerial is { } serial && serial == soa.Serial)
+        {
+            return records;
+        }
+
+        var glue = new List<DnsRecord>();
+        foreach (var entry in _index.NameServers)
+        {
+            if (KubernetesIndex.Target(null, entry.RelativeWire, apex) is not { } name)
+            {
+                continue;
+            }
+            if (!records.Exists(r => r is NsRecord ns && ns.Target == name))
+            {
+                records.Add(new NsRecord(name) { Name = apex, Ttl = _ttl });
+            }
+            // [Q14] name-server glue is sent with TTL 0.
+            glue.Add(entry.Address.AddressFamily == AddressFamily.InterNetwork
+                ? new ARecord(entry.Address) { Name = name, Ttl = 0 }
+                : new AaaaRecord(entry.Address) { Name = name, Ttl = 0 });
+        }
+        records.AddRange(glue);
+
+        var services = new List<ServiceEntry>();
+        foreach (var service in _index.Services)
+        {
+            if (_index.IsNamespaceExposed(service.Namespace))
+            {
+                services.Add(service);
+            }
+        }
+        services.Sort(static (a, b) =>
+        {
+            var byName = string.CompareOrdinal(a.Name, b.Name);
+            return byName != 0 ? byName : string.CompareOrdinal(a.Namespace, b.Namespace);
+        });
+        foreach (var service in services)
+        {
+            TransferService(service, apex, records);
+        }
+        records.Add(soa);
+        return records;
+    }
+
+    private void TransferService(ServiceEntry service, DnsName apex, List<DnsRecord> records)
+    {
+        if (KubernetesIndex.Target(null, service.RelativeWire, apex) is not { } owner)
+        {
+            return;
+        }
+        switch (service.Kind)
+        {
+            case ServiceKind.ExternalName:
+                if (service.ExternalTarget is { } target)
+                {
+                    records.Add(new CnameRecord(target) { Name = owner, Ttl = _ttl });
+                }
+                break;
+            case ServiceKind.Headless:
+                foreach (var slice in service.Slices)
+                {
+                    if (slice.Endpoints.Length == 0)
+                    {
+                        continue;
+                    }
+                    var weight = (ushort)(100 / slice.Endpoints.Length);
+                    foreach (var ep in slice.Endpoints)
+                    {
+                        if (KubernetesIndex.Target(ep.Label, service.RelativeWire, apex) is not { } host)
+                        {
+                            continue;
+                        }
+                        records.Add(AddressRecord(owner, ep.Address));
+                        records.Add(AddressRecord(host, ep.Address));
+                        foreach (var port in slice.Ports)
+                        {
+                            if (port.Port >= 0 && port.Name.Length > 0 && PortOwner(port, owner) is { } srvOwner)
+                            {
+                                records.Add(new SrvRecord(0, weight, (ushort)port.Port, host) { Name = srvOwner, Ttl = _ttl });
+                            }
+                        }
+                    }
+                }
+                break;
+            default:
+                if (service.ClusterIps.Length == 0)
+                {
+                    break;
+                }
+                foreach (var ip in service.ClusterIps)
+                {
+                    records.Add(AddressRecord(owner, ip));
+                }
+                foreach (var port in service.Ports)
+                {
+                    if (port.Port < 0)
+                    {
+                        continue; // [DEV3] no "SRV ... 65535" for a port-less service
+                    }
+                    records.Add(new SrvRecord(0, 100, (ushort)port.Port, owner) { Name = owner, Ttl = _ttl });
+                    if (port.Name.Length > 0 && PortOwner(port, owner) is { } srvOwner)
+                    {
+                        records.Add(new SrvRecord(0, 100, (ushort)port.Port, owner) { Name = srvOwner, Ttl = _ttl });
+                    }
+                }
+                break;
+        }
+    }
+
+    /// <summary><c>_name._proto.owner</c>, lower-case; null if it would be too long or not a valid name.</summary>
+    private static DnsName? PortOwner(ServicePortInfo port, DnsName owner) =>
+        DnsName.TryParse("_" + port.Name.ToLowerInvariant() + "._" + port.Protocol.ToLowerInvariant() + "." + owner, out var name) ? name : null;
 
     /// <summary>The negative-answer SOA for <paramref name="qname"/> (used when an upstream lookup produced nothing).</summary>
     public void AppendSoa(DnsName qname, List<DnsRecord> authority)
@@ -310,6 +491,7 @@ public sealed class KubernetesResolver
         {
             return false;
         }
+        Depend(service);
 
         ReadOnlySpan<byte> endpoint = default, port = default, protocol = default;
         var hasEndpoint = n == 4;
@@ -345,7 +527,7 @@ public sealed class KubernetesResolver
             {
                 foreach (var ep in slice.Endpoints)
                 {
-                    if (hasEndpoint && !Ascii.Equals(endpoint, ep.Name))
+                    if (hasEndpoint && !endpoint.SequenceEqual(ep.NameBytes))
                     {
                         continue;
                     }
@@ -379,6 +561,7 @@ public sealed class KubernetesResolver
 
     private bool PodLookup(ref Query q, ReadOnlySpan<byte> ns, List<Item> items)
     {
+        DependOnGeneration(); // pod answers follow the pod set (and its absence)
         if (_options.PodMode == PodMode.Disabled)
         {
             return false; // [Q11] even <ns>.pod.<zone>
@@ -726,6 +909,7 @@ public sealed class KubernetesResolver
         {
             return false;
         }
+        Depend(entry);
         if (entry.Service is { } service)
         {
             answer.Add(new PtrRecord(service) { Name = qname, Ttl = _ttl });
@@ -735,7 +919,7 @@ public sealed class KubernetesResolver
         {
             answer.Add(new PtrRecord(target) { Name = qname, Ttl = _ttl });
         }
-        return entry.Endpoints.Count > 0;
+        return entry.Endpoints.Length > 0;
     }
 
     // ---- NS and ns.dns (spec §5.9) ----
@@ -781,6 +965,17 @@ public sealed class KubernetesResolver
                 answer.Add(AddressRecord(owner, entry.Address));
             }
         }
+    }
+
+    /// <summary>Index objects one reply was computed from: up to two service/PTR entries, plus the index generation
+    /// when <see cref="Global"/> (or whenever the reply is negative, since every SOA carries the serial).</summary>
+    internal struct Dependencies
+    {
+        public CacheToken? First;
+        public CacheToken? Second;
+        public bool Global;
+        /// <summary>More entries than a cached reply can track (long CNAME chains): do not cache.</summary>
+        public bool Overflow;
     }
 
     private enum ItemKind : byte

@@ -59,18 +59,7 @@ public sealed partial class ReadyPlugin
         var continuously = false;
         while (d.Next())
         {
-            var args = d.RemainingArgs();
-            switch (args.Count)
-            {
-                case 0:
-                    break;
-                case 1:
-                    address = args[0];
-                    HttpAddress.Validate(address);
-                    break;
-                default:
-                    throw d.ArgErr();
-            }
+            address = HttpAddress.ReadOptional(d) ?? address;
             while (d.NextBlock())
             {
                 switch (d.Val)

@@ -68,4 +68,15 @@ public sealed class AnswerCacheTests
         await plugin.ServeAsync(small, CancellationToken.None);
         Assert.True(small.Response.Length <= 512);
     }
+
+    [Fact]
+    public async Task Class_is_part_of_the_question_that_is_echoed()
+    {
+        var (plugin, _) = F1Fixture.CreatePlugin("P0");
+        var chaos = DnsMessage.CreateQuery("web.ns1.svc.cluster.local.", DnsType.A);
+        chaos.Questions[0] = chaos.Questions[0] with { Class = DnsClass.CH };
+        await ServeAsync(plugin, chaos);
+        var internet = await ServeAsync(plugin, DnsMessage.CreateQuery("web.ns1.svc.cluster.local.", DnsType.A));
+        Assert.Equal(DnsClass.IN, internet.Response.ReadMessage().Questions[0].Class);
+    }
 }

@@ -11,7 +11,7 @@ public sealed class ConformanceTableTests
     private const string Ip6Dual = "c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.";
     private const string Ip6Web0 = "1.0.0.0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.4.4.2.0.0.0.d.f.ip6.arpa.";
 
-    private sealed record Row(int Id, string Profile, string Name, DnsType Type, DnsRcode Rcode, string[] Answer, string[] Authority,
+    internal sealed record Row(int Id, string Profile, string Name, DnsType Type, DnsRcode Rcode, string[] Answer, string[] Authority,
         string[] Additional, bool Authoritative = true, bool Next = false, DnsTransport Transport = DnsTransport.Udp);
 
     private static Row Ok(int id, string p, string q, DnsType t, string[] an, params string[] ad) =>
@@ -37,7 +37,7 @@ public sealed class ConformanceTableTests
         "web-0.hl.ns1.svc.c.l. 5 IN AAAA fd00:244::2:1",
     ];
 
-    private static readonly Row[] Rows =
+    internal static readonly Row[] Rows =
     [
         Ok(1, "P0", "web.ns1.svc.c.l.", A, ["web.ns1.svc.c.l. 5 IN A 10.96.0.11"]),
         Nd(2, "P0", "web.ns1.svc.c.l.", AAAA),
@@ -275,7 +275,7 @@ public sealed class ConformanceTableTests
         AssertSection("additional", row.Additional, reply.Additionals);
     }
 
-    private static string Expand(string text) => text.Replace(".c.l.", ".cluster.local.", StringComparison.Ordinal);
+    internal static string Expand(string text) => text.Replace(".c.l.", ".cluster.local.", StringComparison.Ordinal);
 
     private static void AssertSection(string section, string[] expected, List<DnsRecord> actual)
     {

@@ -1,0 +1,70 @@
+using System.Threading.RateLimiting;
+
+namespace ClusterDns.Kubernetes;
+
+/// <summary>
+/// Client-side limits on requests to the API server (the kubernetes block's <c>apiserver_qps</c>, <c>apiserver_burst</c>
+/// and <c>apiserver_max_inflight</c>): a token bucket of QPS refilled continuously with BURST capacity, and a cap on
+/// concurrent requests. Long-running watch requests take a token when they start but are not counted as in flight,
+/// since they stay open by design.
+/// </summary>
+public sealed class ApiRateLimitHandler : DelegatingHandler
+{
+    private readonly TokenBucketRateLimiter? _rate;
+    private readonly ConcurrencyLimiter? _inflight;
+
+    public ApiRateLimitHandler(double qps, int burst, int maxInflight)
+    {
+        if (qps > 0)
+        {
+            var capacity = Math.Max(1, burst > 0 ? burst : (int)Math.Ceiling(qps));
+            // Refill one token every 1/qps seconds (TokenBucketRateLimiter works in whole tokens per period).
+            _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = capacity,
+                TokensPerPeriod = 1,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1 / qps),
+                QueueLimit = int.MaxValue,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                AutoReplenishment = true,
+            });
+        }
+        if (maxInflight > 0)
+        {
+            _inflight = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+            {
+                PermitLimit = maxInflight,
+                QueueLimit = int.MaxValue,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            });
+        }
+    }
+
+    /// <summary>True when the options ask for any limit (otherwise no handler is installed).</summary>
+    public static bool Needed(double qps, int maxInflight) => qps > 0 || maxInflight > 0;
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (_rate is not null)
+        {
+            using var token = await _rate.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        }
+        var isWatch = request.RequestUri?.Query.Contains("watch=true", StringComparison.Ordinal) == true;
+        if (_inflight is null || isWatch)
+        {
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        using var permit = await _inflight.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _rate?.Dispose();
+            _inflight?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
