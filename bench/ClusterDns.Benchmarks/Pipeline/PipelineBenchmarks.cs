@@ -7,7 +7,7 @@ namespace ClusterDns.Benchmarks.Pipeline;
 /// <summary>
 /// The whole per-query path without sockets: datagram bytes → <see cref="DnsRequest.Prepare"/> → QueryProcessor
 /// (route, chain) → reply bytes, on the load benchmark's cluster (N=1000) and Corefile. One benchmark per answer
-/// class of the load's query mix, plus a hosts hit and an EDNS query. Target: 0 B allocated per query.
+/// class of the load's query mix, plus a hosts hit, a `cache` hit and an EDNS query. Target: 0 B allocated per query.
 /// The first query of each (name, type) compiles its reply (AnswerCache); setup sends each once, so these measure
 /// the steady state the load benchmark measures.
 /// </summary>
@@ -24,6 +24,7 @@ public class PipelineBenchmarks
     private byte[] _nxdomain = [];
     private byte[] _ptr = [];
     private byte[] _hostsHit = [];
+    private byte[] _cacheHit = [];
 
     [GlobalSetup]
     public void Setup()
@@ -37,7 +38,8 @@ public class PipelineBenchmarks
         _nxdomain = PipelineFixture.Query("svc-5.ns-5.svc.cluster.local.ns-2.svc.cluster.local", DnsType.A);
         _ptr = PipelineFixture.Query("5.1.96.10.in-addr.arpa", DnsType.PTR);
         _hostsHit = PipelineFixture.Query("web.example.org", DnsType.A);
-        foreach (var query in new[] { _aHit, _aHitEdns, _headlessA, _nodata, _srv, _nxdomain, _ptr, _hostsHit })
+        _cacheHit = PipelineFixture.Query("web.cached.example", DnsType.A);
+        foreach (var query in new[] { _aHit, _aHitEdns, _headlessA, _nodata, _srv, _nxdomain, _ptr, _hostsHit, _cacheHit })
         {
             if (_fixture.Answer(_request, query) == 0)
             {
@@ -72,4 +74,7 @@ public class PipelineBenchmarks
 
     [Benchmark(Description = "hosts A hit")]
     public int HostsHit() => _fixture.Answer(_request, _hostsHit);
+
+    [Benchmark(Description = "cache hit (cache 30 → hosts)")]
+    public int CacheHit() => _fixture.Answer(_request, _cacheHit);
 }

@@ -9,7 +9,8 @@ namespace ClusterDns.Benchmarks.Pipeline;
 
 /// <summary>
 /// A real server configuration without sockets: the Corefile the load benchmark serves (kubernetes plugin on the
-/// synthetic cluster of bench/load, written here as gen-k8s.py writes it) plus a hosts block, built by
+/// synthetic cluster of bench/load, written here as gen-k8s.py writes it) plus a hosts block and a `cache` block
+/// (cache in front of hosts, so a cache hit is measured without an upstream socket), built by
 /// <see cref="ClusterDnsApp.Load"/> and started, so queries go through the same QueryProcessor, routes and plugins
 /// as UDP queries do. Queries are byte-for-byte what dnsperf/udp-blast send (RD, no EDNS).
 /// </summary>
@@ -40,7 +41,7 @@ public sealed class PipelineFixture : IAsyncDisposable
         var directory = Path.Combine(Path.GetTempPath(), "clusterdns-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(directory, "cluster.yaml"), ClusterYaml(services)).ConfigureAwait(false);
-        await File.WriteAllTextAsync(Path.Combine(directory, "hosts"), "10.0.0.1 web.example.org\n10.0.0.2 db.example.org\n").ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(directory, "hosts"), "10.0.0.1 web.example.org\n10.0.0.2 db.example.org\n10.0.0.3 web.cached.example\n").ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(directory, "Corefile"), $$"""
             .:{{Port}} {
                 kubernetes cluster.local in-addr.arpa {
@@ -48,6 +49,10 @@ public sealed class PipelineFixture : IAsyncDisposable
                 }
             }
             example.org:{{Port}} {
+                hosts hosts
+            }
+            cached.example:{{Port}} {
+                cache 30
                 hosts hosts
             }
             """).ConfigureAwait(false);
