@@ -214,9 +214,18 @@ public sealed class DnsMessage
     /// <summary>Encodes into a new array (tests and slow paths).</summary>
     public byte[] ToArray(int maxSize = ushort.MaxValue)
     {
-        var buffer = new byte[Math.Min(maxSize, ushort.MaxValue)];
-        var length = Write(buffer, maxSize);
-        return length < 0 ? [] : buffer[..length];
+        // Encode into a pooled scratch buffer and copy out the exact length: a fresh (zeroed) 64 KiB array per call
+        // dominated the cost of compiling answers.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(maxSize, ushort.MaxValue));
+        try
+        {
+            var length = Write(buffer.AsSpan(0, Math.Min(maxSize, ushort.MaxValue)), maxSize);
+            return length < 0 ? [] : buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>A reply skeleton for <paramref name="request"/>: same id, opcode, RD, CD and question; QR set.</summary>

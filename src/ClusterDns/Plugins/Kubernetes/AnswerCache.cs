@@ -30,6 +30,9 @@ internal sealed class AnswerCache
 
     public AnswerCache() => _lookup = _replies.GetAlternateLookup<ReadOnlySpan<byte>>();
 
+    // ConcurrentDictionary.Count takes every bucket lock: keep an approximate count of our own for the bound check.
+    private int _count;
+
     public int Count => _replies.Count;
 
     /// <summary>Writes the cached reply for this question, if there is a current one that fits the client's limit.</summary>
@@ -96,12 +99,20 @@ internal sealed class AnswerCache
         var cached = new CachedReply(encoded, first, second, third);
         Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
-        if (_replies.Count >= capacity)
+        if (Volatile.Read(ref _count) >= capacity)
         {
             _replies.Clear();
+            Interlocked.Exchange(ref _count, 0);
         }
-        // Overwrites a superseded reply for the same question.
-        _replies[key[..keyLength].ToArray()] = cached;
+        var stored = key[..keyLength].ToArray();
+        if (_replies.TryAdd(stored, cached))
+        {
+            Interlocked.Increment(ref _count);
+        }
+        else
+        {
+            _replies[stored] = cached; // overwrites a superseded reply for the same question
+        }
     }
 
     /// <summary>Question as written: name (client's case), type and class — the question section is echoed verbatim.</summary>
