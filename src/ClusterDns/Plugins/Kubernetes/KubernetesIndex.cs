@@ -465,25 +465,7 @@ internal sealed class KubernetesIndex
         return null;
     }
 
-    public PtrEntry? FindPtr(UInt128 key)
-    {
-        var slot = _ptr.Find(IpHash(key));
-        if (slot is PtrEntry entry)
-        {
-            return entry.Key == key ? entry : null;
-        }
-        if (slot is PtrEntry[] entries)
-        {
-            foreach (var e in entries)
-            {
-                if (e.Key == key)
-                {
-                    return e;
-                }
-            }
-        }
-        return null;
-    }
+    public PtrEntry? FindPtr(UInt128 key) => FindIn(_ptr, key);
 
     public bool HasPod(UInt128 ip, ReadOnlySpan<char> ns)
     {
