@@ -45,11 +45,13 @@ internal static partial class PluginTestSupport
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    public static string ReadmeText(string plugin) =>
+        File.ReadAllText(Path.Combine(RepoRoot(), "src", "ClusterDns", "Plugins", plugin, "README.md"));
+
     /// <summary>The ```corefile / ~~~ corefile blocks of a plugin README.</summary>
     public static IReadOnlyList<string> ReadmeCorefiles(string plugin)
     {
-        var path = Path.Combine(RepoRoot(), "src", "ClusterDns", "Plugins", plugin, "README.md");
-        var text = File.ReadAllText(path);
+        var text = ReadmeText(plugin);
         var blocks = new List<string>();
         foreach (Match match in FenceRegex().Matches(text))
         {
