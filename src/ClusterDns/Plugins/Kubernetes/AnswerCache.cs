@@ -1,7 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
-using System.Diagnostics.CodeAnalysis;
-using System.Runtime.InteropServices;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 
@@ -18,33 +15,37 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// so unrelated services stay hot in a churning cluster and nothing stale is ever served.
 /// Bounded: when full it is cleared (a random-name flood cannot grow it). The bound scales with the cluster
 /// (<see cref="CapacityFor"/>): a fixed small bound thrashes once the distinct questions of a big cluster exceed it.
+/// Layout (memory is per distinct question, ~64k of them at 50,000 services): an open-addressing table of
+/// <see cref="Entry"/> references; the key is not stored separately but compared against the question section of the
+/// stored reply, which echoes it byte for byte. Readers take no lock (slot writes and table swaps are atomic
+/// reference writes); writers (misses) serialise on one lock. Growth moves the same entries into a bigger slot array,
+/// so filling the cache leaves no per-entry garbage behind.
 /// </summary>
 internal sealed class AnswerCache
 {
     public const int MinCapacity = 32_768;
     public const int MaxCapacity = 1 << 20;
     private const int OptLength = 11;
+    private const int QuestionOffset = 12;
+    private const int InitialSlots = 1 << 10;
 
-    private readonly ConcurrentDictionary<byte[], CachedReply> _replies = new(ByteArrayComparer.Instance);
-    private readonly ConcurrentDictionary<byte[], CachedReply>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
-
-    public AnswerCache() => _lookup = _replies.GetAlternateLookup<ReadOnlySpan<byte>>();
-
-    // ConcurrentDictionary.Count takes every bucket lock: keep an approximate count of our own for the bound check.
+    private readonly Lock _writeGate = new();
+    private Entry?[] _slots = new Entry?[InitialSlots];
     private int _count;
 
-    public int Count => _replies.Count;
+    /// <summary>Distinct questions held.</summary>
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Writes the cached reply for this question, if there is a current one that fits the client's limit.</summary>
     public bool TryServe(DnsRequest request, string plugin)
     {
         Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
-        if (!_lookup.TryGetValue(key[..keyLength], out var cached) || !cached.IsCurrent)
+        if (Find(Volatile.Read(ref _slots), key[..keyLength], Hash(key[..keyLength])) is not { IsCurrent: true } cached)
         {
             return false;
         }
-        var template = cached.Bytes;
+        var template = cached.Reply;
         var info = request.Info;
         var length = template.Length + (info.HasOpt ? OptLength : 0);
         if (length > request.MaxResponseSize)
@@ -73,16 +74,16 @@ internal sealed class AnswerCache
         return true;
     }
 
-    /// <summary>Stores <paramref name="reply"/> (which must not contain an OPT record) for this question, valid while
-    /// the given tokens are current.</summary>
     /// <summary>Room for about four distinct questions (A, AAAA, SRV, a search-path miss) per Service and EndpointSlice.</summary>
     public static int CapacityFor(ClusterDns.Kubernetes.ClusterState state) =>
         (int)Math.Clamp(4L * (state.ServiceCount + state.SliceCount), MinCapacity, MaxCapacity);
 
+    /// <summary>Stores <paramref name="reply"/> (which must not contain an OPT record) for this question, valid while
+    /// the given tokens are current.</summary>
     public void Store(DnsRequest request, DnsMessage reply, CacheToken? first = null, CacheToken? second = null, CacheToken? third = null,
         int capacity = MinCapacity)
     {
-        if (!CachedReply.Current(first) || !CachedReply.Current(second) || !CachedReply.Current(third))
+        if (!Entry.Current(first) || !Entry.Current(second) || !Entry.Current(third))
         {
             return; // computed from an index that was already replaced
         }
@@ -92,27 +93,86 @@ internal sealed class AnswerCache
         reply.Header.CheckingDisabled = false;
         var encoded = reply.ToArray();
         reply.Header = header;
-        if (encoded.Length == 0 || (BinaryPrimitives.ReadUInt16BigEndian(encoded.AsSpan(2)) & DnsHeader.TcBit) != 0)
-        {
-            return;
-        }
-        var cached = new CachedReply(encoded, first, second, third);
         Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
         var keyLength = WriteKey(request, key);
-        if (Volatile.Read(ref _count) >= capacity)
+        if (encoded.Length < QuestionOffset + keyLength
+            || (BinaryPrimitives.ReadUInt16BigEndian(encoded.AsSpan(2)) & DnsHeader.TcBit) != 0
+            || BinaryPrimitives.ReadUInt16BigEndian(encoded.AsSpan(4)) != 1
+            || !encoded.AsSpan(QuestionOffset, keyLength).SequenceEqual(key[..keyLength]))
         {
-            _replies.Clear();
-            Interlocked.Exchange(ref _count, 0);
+            return; // truncated, or the question is not echoed as asked: the key must be the reply's question
         }
-        var stored = key[..keyLength].ToArray();
-        if (_replies.TryAdd(stored, cached))
+        var hash = Hash(key[..keyLength]);
+        var entry = new Entry(encoded, hash, keyLength, first, second, third);
+        lock (_writeGate)
         {
-            Interlocked.Increment(ref _count);
+            var slots = _slots;
+            var slot = FindSlot(slots, key[..keyLength], hash);
+            if (slots[slot] is not null)
+            {
+                Volatile.Write(ref slots[slot], entry); // overwrites a superseded reply for the same question
+                return;
+            }
+            if (_count >= capacity)
+            {
+                slots = new Entry?[InitialSlots]; // full: start over rather than grow without bound
+                _count = 0;
+                Volatile.Write(ref _slots, slots);
+            }
+            else if ((_count + 1) * 2 > slots.Length)
+            {
+                slots = Grow(slots);
+                Volatile.Write(ref _slots, slots);
+            }
+            Volatile.Write(ref slots[FindSlot(slots, key[..keyLength], hash)], entry);
+            Volatile.Write(ref _count, _count + 1);
         }
-        else
+    }
+
+    private static Entry? Find(Entry?[] slots, ReadOnlySpan<byte> key, int hash)
+    {
+        var mask = slots.Length - 1;
+        for (var i = hash & mask; ; i = (i + 1) & mask)
         {
-            _replies[stored] = cached; // overwrites a superseded reply for the same question
+            var entry = Volatile.Read(ref slots[i]);
+            if (entry is null || entry.Matches(key, hash))
+            {
+                return entry;
+            }
         }
+    }
+
+    /// <summary>The slot holding this key, else the empty slot where it goes (the table is never more than half full).</summary>
+    private static int FindSlot(Entry?[] slots, ReadOnlySpan<byte> key, int hash)
+    {
+        var mask = slots.Length - 1;
+        var i = hash & mask;
+        while (slots[i] is { } entry && !entry.Matches(key, hash))
+        {
+            i = (i + 1) & mask;
+        }
+        return i;
+    }
+
+    /// <summary>Twice the slots, the same entry objects rehashed in; published only when complete.</summary>
+    private static Entry?[] Grow(Entry?[] slots)
+    {
+        var bigger = new Entry?[slots.Length * 2];
+        var mask = bigger.Length - 1;
+        foreach (var entry in slots)
+        {
+            if (entry is null)
+            {
+                continue;
+            }
+            var i = entry.Hash & mask;
+            while (bigger[i] is not null)
+            {
+                i = (i + 1) & mask;
+            }
+            bigger[i] = entry;
+        }
+        return bigger;
     }
 
     /// <summary>Question as written: name (client's case), type and class — the question section is echoed verbatim.</summary>
@@ -125,35 +185,25 @@ internal sealed class AnswerCache
         return name.Length + 4;
     }
 
-    private sealed class CachedReply(byte[] bytes, CacheToken? first, CacheToken? second, CacheToken? third)
+    private static int Hash(ReadOnlySpan<byte> key)
     {
-        public byte[] Bytes { get; } = bytes;
+        var hash = new HashCode();
+        hash.AddBytes(key);
+        return hash.ToHashCode();
+    }
+
+    /// <summary>One compiled reply; its question section (from offset 12) is the key.</summary>
+    private sealed class Entry(byte[] reply, int hash, int keyLength, CacheToken? first, CacheToken? second, CacheToken? third)
+    {
+        public byte[] Reply { get; } = reply;
+
+        public int Hash { get; } = hash;
 
         public bool IsCurrent => Current(first) && Current(second) && Current(third);
 
+        public bool Matches(ReadOnlySpan<byte> key, int hash) =>
+            Hash == hash && keyLength == key.Length && Reply.AsSpan(QuestionOffset, keyLength).SequenceEqual(key);
+
         public static bool Current(CacheToken? token) => token is null || token.IsCurrent;
-    }
-
-    /// <summary>Content equality for byte-array keys, with span lookups that allocate nothing.</summary>
-    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
-    {
-        public static ByteArrayComparer Instance { get; } = new();
-
-        public bool Equals(byte[]? x, byte[]? y) => x is not null && y is not null && x.AsSpan().SequenceEqual(y);
-
-        public int GetHashCode([DisallowNull] byte[] obj) => Hash(obj);
-
-        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
-
-        public int GetHashCode(ReadOnlySpan<byte> alternate) => Hash(alternate);
-
-        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
-
-        private static int Hash(ReadOnlySpan<byte> bytes)
-        {
-            var hash = new HashCode();
-            hash.AddBytes(bytes);
-            return hash.ToHashCode();
-        }
     }
 }
