@@ -125,13 +125,15 @@ internal sealed class ServiceEntry : CacheToken, ITrieItem<ServiceEntry>
 /// <summary>A name-server entry (spec §5.9): a relative name (<c>svc.ns.svc</c>, <c>EN.svc.ns.svc</c> or <c>ns.dns</c>) and an address.</summary>
 internal readonly record struct NameServerEntry(byte[] RelativeWire, IPAddress Address);
 
-internal sealed class PtrEntry(UInt128 key, DnsName? service, DnsName[] endpoints) : CacheToken, ITrieItem<PtrEntry>
+internal sealed class PtrEntry(UInt128 key, byte[]? serviceRelative, DnsName[] endpoints) : CacheToken, ITrieItem<PtrEntry>
 {
     public UInt128 Key { get; } = key;
 
     public ulong Hash { get; } = KubernetesIndex.IpHash(key);
 
-    public DnsName? Service { get; } = service;
+    /// <summary>The ClusterIP service's <see cref="ServiceEntry.RelativeWire"/> (shared, not copied): the target
+    /// <c>name.ns.svc.zone</c> is built when a reply is compiled, not kept as a name per service.</summary>
+    public byte[]? ServiceRelative { get; } = serviceRelative;
 
     public DnsName[] Endpoints { get; } = endpoints;
 
@@ -139,7 +141,8 @@ internal sealed class PtrEntry(UInt128 key, DnsName? service, DnsName[] endpoint
 
     public bool SameContent(PtrEntry other)
     {
-        if (!Equals(Service, other.Service) || Endpoints.Length != other.Endpoints.Length)
+        if (!ServiceRelative.AsSpan().SequenceEqual(other.ServiceRelative) || (ServiceRelative is null) != (other.ServiceRelative is null)
+            || Endpoints.Length != other.Endpoints.Length)
         {
             return false;
         }
@@ -242,6 +245,9 @@ internal sealed class KubernetesIndex
 
     /// <summary>Token of every cached reply that is not owned by one service/PTR entry (see <see cref="IndexGeneration"/>).</summary>
     public IndexGeneration Generation { get; }
+
+    /// <summary>The first zone: where PTR and other generated targets live.</summary>
+    public DnsName PrimaryZone => _context.Primary;
 
     public int ServiceCount => _services.Count;
 
@@ -665,13 +671,13 @@ internal sealed class KubernetesIndex
             return ptr;
         }
         var key = ToKey(ip);
-        DnsName? service = null;
+        byte[]? service = null;
         foreach (var info in state.GetServicesByClusterIp(address))
         {
             if (context.PtrAllowed(info.Namespace) && Find(services, info.Name, info.Namespace) is { Kind: ServiceKind.ClusterIP } entry
                 && Array.IndexOf(entry.ClusterIps, ip) >= 0)
             {
-                service = Target(null, entry.RelativeWire, context.Primary);
+                service = entry.RelativeWire.Length + context.Primary.WireLength <= DnsName.MaxWireLength ? entry.RelativeWire : null;
                 break;
             }
         }

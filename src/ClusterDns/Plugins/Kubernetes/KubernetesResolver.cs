@@ -915,9 +915,9 @@ public sealed class KubernetesResolver
             return false;
         }
         Depend(entry);
-        if (entry.Service is { } service)
+        if (entry.ServiceRelative is { } relative)
         {
-            answer.Add(new PtrRecord(service) { Name = qname, Ttl = _ttl });
+            answer.Add(new PtrRecord(KubernetesIndex.Target(null, relative, _index.PrimaryZone)!) { Name = qname, Ttl = _ttl });
             return true;
         }
         foreach (var target in entry.Endpoints)
