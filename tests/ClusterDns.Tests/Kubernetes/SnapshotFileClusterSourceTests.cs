@@ -75,6 +75,37 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
+    public void Json_IsReadItemByItem_WhateverThePropertyOrderOrShape()
+    {
+        // `kind` after `items`, a typed list whose items carry no kind, a bare array of objects and a BOM: the
+        // streaming reader must give what one whole-document parse gives.
+        const string Service = """{"metadata": {"name": "a", "namespace": "ns1"}, "spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 53, "protocol": "UDP", "name": "dns"}]}}""";
+        const string Slice = """{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "h-x", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "h"}}, "addressType": "IPv4", "endpoints": [{"addresses": ["10.244.0.9"], "hostname": "h0", "conditions": {"ready": true}}]}""";
+        var typed = $$$"""{"metadata": {"resourceVersion": "7"}, "items": [{{{Service}}}], "apiVersion": "v1", "kind": "ServiceList"}""";
+        var mixed = $$$"""
+            [
+              {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "h", "namespace": "ns1"}, "spec": {"clusterIP": "None"}},
+              {"items": [{{{Slice}}}, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "empty"}}], "kind": "List", "apiVersion": "v1"}
+            ]
+            """;
+        var dir = Path.Combine(_dir, "shapes");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "1-typed.json"), typed, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        File.WriteAllText(Path.Combine(dir, "2-mixed.json"), mixed);
+        var s = SnapshotLoader.Load(dir);
+
+        Assert.Equal(new ServiceInfo("ns1", "a", ServiceKind.ClusterIP, ["10.0.0.1"], null, [new ServicePortInfo("dns", "UDP", 53)]),
+            s.GetService("ns1", "a"));
+        Assert.Equal(ServiceKind.Headless, s.GetService("ns1", "h")!.Kind);
+        Assert.Equal("h0", Assert.Single(Assert.Single(s.GetSlices("ns1", "h")).Endpoints).Hostname);
+        Assert.True(s.NamespaceExists("empty"));
+        var typedOnly = SnapshotLoader.Parse(typed);
+        Assert.Equal(1, typedOnly.ServiceCount);
+        Assert.Equal(s.GetService("ns1", "a"), typedOnly.GetService("ns1", "a"));
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => SnapshotLoader.Parse("""{"kind": "List", "items": [{"kind": "Service",]}"""));
+    }
+
+    [Fact]
     public async Task LiveEdits_ArePickedUp_AndBrokenEditsKeepTheOldState()
     {
         var file = Path.Combine(_dir, "cluster.yaml");

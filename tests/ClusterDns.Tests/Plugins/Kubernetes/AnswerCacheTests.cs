@@ -1,3 +1,4 @@
+using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 
@@ -78,5 +79,73 @@ public sealed class AnswerCacheTests
         await ServeAsync(plugin, chaos);
         var internet = await ServeAsync(plugin, DnsMessage.CreateQuery("web.ns1.svc.cluster.local.", DnsType.A));
         Assert.Equal(DnsClass.IN, internet.Response.ReadMessage().Questions[0].Class);
+    }
+
+    [Fact]
+    public async Task Thousands_of_distinct_questions_grow_the_table_and_each_is_served_as_first_answered()
+    {
+        var (plugin, _) = F1Fixture.CreatePlugin("P0");
+        const int Questions = 3_000; // beyond the table's initial 1,024 slots: several growths
+        var first = new byte[Questions][];
+        for (var i = 0; i < Questions; i++)
+        {
+            var (name, type) = Question(i);
+            first[i] = (await ServeAsync(plugin, DnsMessage.CreateQuery(name, type, id: 1))).Response.Bytes.ToArray();
+        }
+        var stored = plugin.Resolver.Answers.Count;
+        Assert.Equal(Questions, stored);
+        for (var i = 0; i < Questions; i++)
+        {
+            var (name, type) = Question(i);
+            Assert.Equal(first[i], (await ServeAsync(plugin, DnsMessage.CreateQuery(name, type, id: 1))).Response.Bytes.ToArray());
+        }
+        Assert.Equal(stored, plugin.Resolver.Answers.Count); // the second pass compiled nothing new
+
+        // Names under the zone, NXDOMAIN and NODATA (with the SOA) and hits, each asked once in its own case.
+        static (string Name, DnsType Type) Question(int i) => (i % 4) switch
+        {
+            0 => ($"n{i}.ns1.svc.cluster.local.", DnsType.A),
+            1 => ($"n{i}.ns1.svc.cluster.local.", DnsType.AAAA),
+            2 => ($"web.ns1.svc.cluster.local.", (DnsType)(100 + i)),
+            _ => ($"w{i}.ns1.svc.cluster.local.", DnsType.SRV),
+        };
+    }
+
+    [Fact]
+    public void A_full_cache_starts_over_and_a_superseded_reply_is_replaced_in_place()
+    {
+        var cache = new AnswerCache();
+        var token = new IndexGeneration();
+        for (var i = 0; i < 10; i++)
+        {
+            var (request, reply) = Question($"q{i}.example.", 10, i);
+            cache.Store(request, reply, token, capacity: 4);
+            Assert.True(cache.Count <= 4);
+            Assert.True(cache.TryServe(Question($"q{i}.example.", 99, 0).Request, "test"));
+        }
+        Assert.False(cache.TryServe(Question("q0.example.", 99, 0).Request, "test")); // dropped when the cache started over
+
+        var count = cache.Count;
+        token.Supersede();
+        Assert.False(cache.TryServe(Question("q9.example.", 99, 0).Request, "test"));
+        var (again, fresh) = Question("q9.example.", 10, 42);
+        cache.Store(again, fresh, new IndexGeneration(), capacity: 4);
+        Assert.Equal(count, cache.Count);
+        var served = Question("q9.example.", 7, 0).Request;
+        Assert.True(cache.TryServe(served, "test"));
+        var message = served.Response.ReadMessage();
+        Assert.Equal(7, message.Header.Id);
+        Assert.Equal((byte)42, Assert.IsType<ARecord>(Assert.Single(message.Answers)).Address.GetAddressBytes()[3]);
+    }
+
+    /// <summary>A request for <paramref name="name"/> A and a reply holding one address ending in <paramref name="last"/>.</summary>
+    private static (DnsRequest Request, DnsMessage Reply) Question(string name, ushort id, int last)
+    {
+        var request = new DnsRequest();
+        request.Load(DnsMessage.CreateQuery(name, DnsType.A, id: id).ToArray(), DnsTransport.Udp);
+        var reply = request.CreateReply();
+        reply.Additionals.Clear();
+        reply.Answers.Add(new ARecord(new System.Net.IPAddress([10, 0, 0, (byte)last])) { Name = request.QuestionName, Ttl = 5 });
+        return (request, reply);
     }
 }
