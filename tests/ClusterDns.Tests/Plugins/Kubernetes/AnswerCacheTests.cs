@@ -138,6 +138,35 @@ public sealed class AnswerCacheTests
         Assert.Equal((byte)42, Assert.IsType<ARecord>(Assert.Single(message.Answers)).Address.GetAddressBytes()[3]);
     }
 
+    [Fact]
+    public void Concurrent_readers_and_writers_through_growths_and_restarts_only_ever_serve_the_asked_question()
+    {
+        // Lock-free readers against writers that grow the table and start it over (capacity 1,500 < 4,000 names).
+        var cache = new AnswerCache();
+        var served = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, worker =>
+        {
+            var random = new Random(worker);
+            for (var op = 0; op < 30_000; op++)
+            {
+                var i = random.Next(4_000);
+                var (request, reply) = Question($"q{i}.example.", (ushort)op, i % 251);
+                if (!cache.TryServe(request, "test"))
+                {
+                    cache.Store(request, reply, capacity: 1_500);
+                    continue;
+                }
+                var message = request.Response.ReadMessage();
+                Assert.Equal((ushort)op, message.Header.Id);
+                Assert.Equal($"q{i}.example.", message.Questions[0].Name.ToString());
+                Assert.Equal((byte)(i % 251), Assert.IsType<ARecord>(Assert.Single(message.Answers)).Address.GetAddressBytes()[3]);
+                Interlocked.Increment(ref served);
+            }
+        });
+        Assert.True(served > 10_000, $"{served} served from the cache");
+        Assert.InRange(cache.Count, 1, 1_500);
+    }
+
     /// <summary>A request for <paramref name="name"/> A and a reply holding one address ending in <paramref name="last"/>.</summary>
     private static (DnsRequest Request, DnsMessage Reply) Question(string name, ushort id, int last)
     {
