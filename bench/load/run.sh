@@ -14,7 +14,7 @@
 # Traffic goes to 127.0.0.1 only; every load run is bounded by DURATION.
 #
 # Env (defaults in brackets):
-#   SIZES ["1000 50000"]  PEERS ["miekg knot"]  DURATION [10] s per saturation run  RUNS [3] saturation runs
+#   SIZES ["1000 50000"]  PEERS ["miekg knot"; empty: ClusterDns only]  DURATION [10] s per saturation run  RUNS [3] saturation runs
 #   RATE [20000] RATE_RUNS [3] RATE_DURATION [10]   fixed-rate dnsperf latency runs (first size only for peers
 #                                                   and ClusterDns alike; other sizes: throughput + RSS)
 #   VARIANTS ["one two cache"]   one = 1 server core; two = server on CPUs 0-1 (2 SO_REUSEPORT sockets) vs
@@ -34,7 +34,7 @@ HARNESS_SRC="${HARNESS_SRC:-$HERE/peers}"
 if [ "$SMOKE" = 1 ]; then
   SIZES="${SIZES:-1000}"; PEERS="${PEERS:-}"; VARIANTS="${VARIANTS:-one}"; DURATION="${DURATION:-3}"; RUNS="${RUNS:-1}"
 else
-  SIZES="${SIZES:-1000 50000}"; PEERS="${PEERS:-miekg knot}"; VARIANTS="${VARIANTS:-one two cache}"
+  SIZES="${SIZES:-1000 50000}"; PEERS="${PEERS-miekg knot}"; VARIANTS="${VARIANTS:-one two cache}"
   DURATION="${DURATION:-10}"; RUNS="${RUNS:-3}"
 fi
 RATE="${RATE:-20000}"; RATE_RUNS="${RATE_RUNS:-3}"; RATE_DURATION="${RATE_DURATION:-10}"
