@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.RateLimiting;
+using ClusterDns.Metrics;
 
 namespace ClusterDns.Kubernetes;
 
@@ -6,7 +8,8 @@ namespace ClusterDns.Kubernetes;
 /// Client-side limits on requests to the API server (the kubernetes block's <c>apiserver_qps</c>, <c>apiserver_burst</c>
 /// and <c>apiserver_max_inflight</c>): a token bucket of QPS refilled continuously with BURST capacity, and a cap on
 /// concurrent requests. Long-running watch requests take a token when they start but are not counted as in flight,
-/// since they stay open by design.
+/// since they stay open by design. Every request's wait (zero without limits) is observed as
+/// <c>coredns_kubernetes_rest_client_rate_limiter_duration_seconds{verb, host}</c>, as client-go's limiter reports it.
 /// </summary>
 public sealed class ApiRateLimitHandler : DelegatingHandler
 {
@@ -40,21 +43,17 @@ public sealed class ApiRateLimitHandler : DelegatingHandler
         }
     }
 
-    /// <summary>True when the options ask for any limit (otherwise no handler is installed).</summary>
-    public static bool Needed(double qps, int maxInflight) => qps > 0 || maxInflight > 0;
-
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         if (_rate is not null)
         {
             using var token = await _rate.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
         }
         var isWatch = request.RequestUri?.Query.Contains("watch=true", StringComparison.Ordinal) == true;
-        if (_inflight is null || isWatch)
-        {
-            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        using var permit = await _inflight.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        using var permit = _inflight is null || isWatch ? null : await _inflight.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        KubernetesMetrics.RestClientRateLimiterDuration.WithLabels(request.Method.Method, ApiRequestMetricsHandler.HostOf(request))
+            .Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 

@@ -178,6 +178,14 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
         Assert.Single(after.Find("coredns_forward_healthcheck_broken_total"));
         Assert.Single(after.Find("coredns_forward_max_concurrent_rejects_total"));
 
+        // kubernetes: client-go's REST client series for the requests to this test's API server (lists and watches).
+        var apiHost = new Uri(stack.Api.Url).Authority;
+        Assert.True(after.Sum("coredns_kubernetes_rest_client_requests_total", ("code", "200"), ("method", "GET"), ("host", apiHost)) >= 4);
+        Assert.True(after.Sum("coredns_kubernetes_rest_client_request_duration_seconds_count", ("verb", "GET"), ("host", apiHost)) >= 4);
+        Assert.True(after.Sum("coredns_kubernetes_rest_client_rate_limiter_duration_seconds_count", ("verb", "GET"), ("host", apiHost)) >= 4);
+        AssertLabels(after, "coredns_kubernetes_rest_client_requests_total", "code", "method", "host");
+        AssertLabels(after, "coredns_kubernetes_rest_client_request_duration_seconds_count", "verb", "host");
+
         // reload: the running configuration's SHA512; health: the 1 s self-probe.
         var version = Assert.Single(after.Find("coredns_reload_version_info"));
         Assert.Equal("sha512", version.Labels["hash"]);

@@ -69,10 +69,38 @@ public sealed class ApiRateLimitHandlerTests
     }
 
     [Fact]
-    public void No_limits_no_handler()
+    public async Task Every_request_reports_its_wait_and_its_outcome_as_client_go_does()
     {
-        Assert.False(ApiRateLimitHandler.Needed(0, 0));
-        Assert.True(ApiRateLimitHandler.Needed(5, 0));
-        Assert.True(ApiRateLimitHandler.Needed(0, 3));
+        // Rate limiter (1 token, then 10/s) outside the request metrics, as the kubernetes plugin chains them.
+        const string Host = "api-metrics-test:6443";
+        using var invoker = new HttpMessageInvoker(new ApiRateLimitHandler(qps: 10, burst: 1, maxInflight: 0)
+        {
+            InnerHandler = new ApiRequestMetricsHandler { InnerHandler = new Recorder() },
+        });
+        var waits = ClusterDns.Metrics.KubernetesMetrics.RestClientRateLimiterDuration.WithLabels("GET", Host);
+        var latency = ClusterDns.Metrics.KubernetesMetrics.RestClientRequestDuration.WithLabels("GET", Host);
+        var ok = ClusterDns.Metrics.KubernetesMetrics.RestClientRequests.WithLabels("200", "GET", Host);
+        var (waitCount, waitSum, latencyCount, okCount) = (waits.Count, waits.Sum, latency.Count, ok.Value);
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"https://{Host}/api/v1/services"), CancellationToken.None);
+        }
+        Assert.Equal(3, waits.Count - waitCount);
+        Assert.True(waits.Sum - waitSum >= 0.1, $"waited {waits.Sum - waitSum} s for two tokens at 10/s"); // ≈ 0.2 s
+        Assert.Equal(3, latency.Count - latencyCount);
+        Assert.Equal(3, ok.Value - okCount);
+
+        // No response at all: counted under code "<error>".
+        using var failing = new HttpMessageInvoker(new ApiRequestMetricsHandler { InnerHandler = new Failing() });
+        var errors = ClusterDns.Metrics.KubernetesMetrics.RestClientRequests.WithLabels("<error>", "GET", Host);
+        var errorCount = errors.Value;
+        await Assert.ThrowsAsync<HttpRequestException>(() => failing.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"https://{Host}/api/v1/pods"), CancellationToken.None));
+        Assert.Equal(1, errors.Value - errorCount);
+    }
+
+    private sealed class Failing : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(new HttpRequestException("connection refused"));
     }
 }

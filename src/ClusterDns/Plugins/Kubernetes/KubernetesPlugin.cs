@@ -250,12 +250,11 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
             return new SnapshotFileClusterSource(path, _loggerFactory);
         }
         var config = KubernetesConnection.BuildConfig(_options.Connection);
-        if (!ApiRateLimitHandler.Needed(_options.ApiServerQps, _options.ApiServerMaxInflight))
-        {
-            return new KubernetesClusterSource(config, _options.ToWatchOptions(), _loggerFactory);
-        }
-        // apiserver_qps / apiserver_burst / apiserver_max_inflight: a limiting handler in the client's pipeline.
-        _client = new k8s.Kubernetes(config, new ApiRateLimitHandler(_options.ApiServerQps, _options.ApiServerBurst, _options.ApiServerMaxInflight));
+        // apiserver_qps / apiserver_burst / apiserver_max_inflight (limits off unless set), then the REST client
+        // metrics of each request as it goes out.
+        _client = new k8s.Kubernetes(config,
+            new ApiRateLimitHandler(_options.ApiServerQps, _options.ApiServerBurst, _options.ApiServerMaxInflight),
+            new ApiRequestMetricsHandler());
         return new KubernetesClusterSource(_client, _options.ToWatchOptions(), _loggerFactory);
     }
 
