@@ -91,7 +91,8 @@ public sealed class ConfigBuilder
         foreach (var (address, entry) in listenerBlocks)
         {
             listeners.Add(new ListenerSpec(address, entry.Bind, entry.Port,
-                new ListenerRoutes(address, entry.Blocks, collector.AnyClassListeners.Contains(address))));
+                new ListenerRoutes(address, entry.Blocks, collector.AnyClassListeners.Contains(address),
+                    collector.StacktraceListeners.Contains(address))));
         }
         var config = new ServerConfig(listeners, blocks, collector, hash);
         foreach (var callback in collector.ConfigBuilt)

@@ -64,6 +64,10 @@ public sealed class PluginSetupContext
     /// <summary>Lets non-IN classes through on this block's listener (chaos, forward).</summary>
     public void AllowAnyClass() => Collector.AnyClassListeners.Add(ListenerAddress);
 
+    /// <summary>Logs a stack trace with every recovered panic on this block's listener (<c>errors { stacktrace }</c>;
+    /// like CoreDNS, one block asking turns it on for every block sharing the listener).</summary>
+    public void LogPanicStacktraces() => Collector.StacktraceListeners.Add(ListenerAddress);
+
     /// <summary>A path relative to the Corefile's directory, or the path itself when absolute.</summary>
     public string ResolvePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(CorefileDirectory, path));
 }
@@ -86,6 +90,8 @@ internal sealed class ConfigCollector
     public List<Action<ServerConfig>> ConfigBuilt { get; } = [];
 
     public HashSet<string> AnyClassListeners { get; } = new(StringComparer.Ordinal);
+
+    public HashSet<string> StacktraceListeners { get; } = new(StringComparer.Ordinal);
 
     public void AddHttpRoute(string address, string path, RequestDelegate handler)
     {

@@ -118,7 +118,7 @@ public static partial class QueryProcessor
     private static void Recover(DnsRequest request, ListenerRoutes routes, ILogger logger, Exception exception)
     {
         ServerCounters.CountPanic();
-        LogPanic(logger, routes.Address, exception.Message, exception);
+        LogPanic(logger, routes.Address, routes.PanicStacktraces ? $"{exception.Message}\n{exception.StackTrace}" : exception.Message, exception);
         request.Response.WriteError(DnsRcode.ServFail);
         // CoreDNS's recover calls errorAndMetricsFunc: the SERVFAIL is counted under zone "dropped".
         ServerCounters.OnRejected(request, DnsRcode.ServFail);

@@ -57,11 +57,12 @@ public sealed class ListenerRoutes
     private readonly (byte[] Zone, ServerBlockRuntime Block)[] _entries;
     private readonly ServerBlockRuntime? _root;
 
-    public ListenerRoutes(string address, IReadOnlyList<ServerBlockRuntime> blocks, bool allowAnyClass)
+    public ListenerRoutes(string address, IReadOnlyList<ServerBlockRuntime> blocks, bool allowAnyClass, bool panicStacktraces = false)
     {
         Address = address;
         Blocks = blocks;
         AllowAnyClass = allowAnyClass;
+        PanicStacktraces = panicStacktraces;
         var entries = new List<(byte[], ServerBlockRuntime)>();
         foreach (var block in blocks)
         {
@@ -88,6 +89,9 @@ public sealed class ListenerRoutes
 
     /// <summary>Whether non-IN classes are served (a block loads chaos or forward).</summary>
     public bool AllowAnyClass { get; }
+
+    /// <summary>Whether a recovered panic is logged with its stack trace (a block has <c>errors { stacktrace }</c>).</summary>
+    public bool PanicStacktraces { get; }
 
     public ServerBlockRuntime? Route(ReadOnlySpan<byte> lowerName, DnsType type)
     {

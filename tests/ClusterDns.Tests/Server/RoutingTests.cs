@@ -145,6 +145,23 @@ public sealed class RoutingTests
         }
         Assert.True(ServerCounters.Panics >= panicsBefore + 2, $"panics {panicsBefore} -> {ServerCounters.Panics}");
         Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("[ERROR] Recovered from panic in server: \"dns://:0\"", StringComparison.Ordinal)), server.Log);
+        Assert.DoesNotContain(" at ", server.Log, StringComparison.Ordinal); // the message only, without `errors { stacktrace }`
+    }
+
+    [Theory]
+    [InlineData("errors {\n        stacktrace\n    }", true)]
+    [InlineData("errors", false)]
+    public async Task Errors_stacktrace_adds_the_frames_to_the_panic_log_for_the_whole_listener(string errors, bool frames)
+    {
+        var plugins = ServerTestKit.Plugins(
+            new PluginDescriptor("template", _ => [new ThrowingPlugin()]),
+            TxtPlugin.Descriptor("file"));
+        // The stacktrace block is another zone on the same listener: the panic happens in the other block.
+        await using var server = await TestDnsServer.StartAsync(
+            $".:0 {{\n    template\n}}\nquiet.example:0 {{\n    {errors}\n    file ok\n}}\n", plugins: plugins);
+        Assert.Equal("SERVFAIL", (await ServerTestKit.DigAsync(server.Port, "boom.example.", "A", "+notcp")).Status);
+        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("Recovered from panic in server", StringComparison.Ordinal)), server.Log);
+        Assert.Equal(frames, server.Log.Contains($" at {typeof(ThrowingPlugin).FullName}", StringComparison.Ordinal));
     }
 
     [Fact]

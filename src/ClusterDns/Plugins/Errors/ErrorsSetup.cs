@@ -23,6 +23,10 @@ internal static class ErrorsSetup
         var plugin = new ErrorsPlugin(options, context.LoggerFactory.CreateLogger("plugin/errors"));
         // Stopping the configuration (reload or final shutdown) flushes pending summaries, as CoreDNS's OnShutdown does.
         context.AddLifecycle(plugin);
+        if (options.Stacktrace)
+        {
+            context.LogPanicStacktraces();
+        }
         return [plugin];
     }
 
