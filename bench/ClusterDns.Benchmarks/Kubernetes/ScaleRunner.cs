@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ClusterDns.Benchmarks.Kubernetes;
 
 /// <summary>
-/// <c>k8s-scale [services endpoints pods samples]</c>: big-cluster sync time, memory and DNS programming latency of the
+/// <c>k8s-scale [services endpoints pods samples [verified|disabled|insecure]]</c> (pods mode, default verified): big-cluster sync time, memory and DNS programming latency of the
 /// kubernetes plugin in a real server. Each size runs in a fresh child process (<c>k8s-scale-run</c>), which starts
 /// the API server as a further child (<c>k8s-apiserver</c>) so only the DNS side is measured; an empty cluster is
 /// run too, so the per-object slope excludes the runtime's fixed cost.
@@ -25,25 +25,36 @@ internal static class ScaleRunner
                 await ScaleApiServer.RunAsync(Arg(1, 0), Arg(2, 0), Arg(3, 0));
                 return 0;
             case "k8s-scale-run":
-                await RunOneAsync(Arg(1, 0), Arg(2, 0), Arg(3, 0), Arg(4, 0));
+                await RunOneAsync(Arg(1, 0), Arg(2, 0), Arg(3, 0), Arg(4, 0), args[5]);
                 return 0;
         }
 
         int services = Arg(1, 50_000), endpoints = Arg(2, 100_000), pods = Arg(3, 200_000), samples = Arg(4, 1_000);
+        // `pods verified` watches and stores every pod; `pods disabled` (CoreDNS's default) watches none.
+        var podsMode = args.Length > 5 ? args[5] : "verified";
+        if (podsMode is not ("verified" or "disabled" or "insecure"))
+        {
+            Console.Error.WriteLine($"pods mode must be verified, insecure or disabled, not '{podsMode}'");
+            return 2;
+        }
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeInfo()}");
-        var empty = Parse(await RunChildAsync("k8s-scale-run", 0, 0, 0, 0));
-        var big = Parse(await RunChildAsync("k8s-scale-run", services, endpoints, pods, samples));
+        var empty = Parse(await RunChildAsync("k8s-scale-run", 0, 0, 0, 0, podsMode));
+        var big = Parse(await RunChildAsync("k8s-scale-run", services, endpoints, pods, samples, podsMode));
         var objects = services + pods;
         var slope = (big["rss_mb"] - empty["rss_mb"]) * 1024 * 1024 / objects;
         var heapSlope = (big["heap_mb"] - empty["heap_mb"]) * 1024 * 1024 / objects;
-        var coredns = objects / 1000.0 + 54;
+        // CoreDNS's Scaling_CoreDNS.md: (Pods + Services) / 1000 + 54 MB by default, / 250 + 56 MB with pods verified.
+        var (perThousand, fixedMb) = podsMode == "verified" ? (4.0, 56.0) : (1.0, 54.0);
+        var coredns = objects / 1000.0 * perThousand + fixedMb;
         Console.WriteLine();
         Console.WriteLine($"| cluster | sync s | RSS MB | managed heap MB | peak RSS MB |");
         Console.WriteLine($"|---|---|---|---|---|");
         Console.WriteLine($"| empty | {empty["sync_s"]:F2} | {empty["rss_mb"]:F0} | {empty["heap_mb"]:F1} | {empty["peak_mb"]:F0} |");
-        Console.WriteLine($"| {services:N0} svc + {endpoints:N0} endpoints + {pods:N0} pods | {big["sync_s"]:F2} | {big["rss_mb"]:F0} | {big["heap_mb"]:F1} | {big["peak_mb"]:F0} |");
+        Console.WriteLine($"| {services:N0} svc + {endpoints:N0} endpoints + {pods:N0} pods (pods {podsMode}) | {big["sync_s"]:F2} | {big["rss_mb"]:F0} | {big["heap_mb"]:F1} | {big["peak_mb"]:F0} |");
         Console.WriteLine();
-        Console.WriteLine($"RSS slope: {slope:F0} B per (pod + service) = {slope * 1000 / 1024 / 1024:F3} MB per 1000 (CoreDNS formula: 1 MB per 1000, target 0.25)");
+        var ours = slope * 1000 / 1024 / 1024;
+        Console.WriteLine($"RSS slope: {slope:F0} B per (pod + service) = {ours:F3} MB per 1000; CoreDNS's formula for pods {podsMode}: "
+            + $"{perThousand:F0} MB per 1000, so {ours / perThousand:F2}× its slope (target ≤ 0.25×)");
         Console.WriteLine($"managed heap slope: {heapSlope:F0} B per (pod + service)");
         Console.WriteLine($"CoreDNS formula for this cluster: {coredns:F0} MB; ours: {big["rss_mb"]:F0} MB");
         if (big.ContainsKey("p50_ms"))
@@ -103,7 +114,7 @@ internal static class ScaleRunner
         return output.ToString();
     }
 
-    private static async Task RunOneAsync(int services, int endpoints, int pods, int samples)
+    private static async Task RunOneAsync(int services, int endpoints, int pods, int samples, string podsMode)
     {
         using var api = Process.Start(Self("k8s-apiserver", services, endpoints, pods))!;
         try
@@ -113,7 +124,7 @@ internal static class ScaleRunner
             Directory.CreateDirectory(directory);
             var corefile = Path.Combine(directory, "Corefile");
             await File.WriteAllTextAsync(corefile, ".:0 {\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        endpoint " + url
-                + "\n        pods verified\n        startup_timeout 600s\n    }\n}\n");
+                + "\n        pods " + podsMode + "\n        startup_timeout 600s\n    }\n}\n");
 
             var clock = Stopwatch.StartNew();
             await using var app = new ClusterDnsApp(new AppOptions
