@@ -167,6 +167,32 @@ public sealed class AnswerCacheTests
         Assert.InRange(cache.Count, 1, 1_500);
     }
 
+    [Fact]
+    public void Storing_a_question_costs_its_reply_bytes_and_one_small_entry()
+    {
+        // Memory per distinct question is what the load benchmark's RSS slope is made of (docs/PERFORMANCE.md,
+        // "Memory under load"): the encoded reply, one entry object and the amortised slot array; no key copy, no
+        // per-entry garbage when the table grows.
+        const int Questions = 20_000;
+        var pairs = new (DnsRequest Request, DnsMessage Reply)[Questions];
+        for (var i = 0; i < Questions; i++)
+        {
+            pairs[i] = Question($"q{i}.ns1.svc.cluster.local.", 1, i % 251);
+        }
+        var replyBytes = pairs[0].Reply.ToArray().Length;
+        var cache = new AnswerCache();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var (request, reply) in pairs)
+        {
+            cache.Store(request, reply, capacity: 1 << 20);
+        }
+        var perQuestion = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Questions;
+        Assert.Equal(Questions, cache.Count);
+        // reply array (24-byte header + bytes, 8-aligned) + entry (≤ 64) + slots (at ≥ 25% load: ≤ 32 live and ≤ 32
+        // outgrown). 196 B for a 58-byte reply today; the ConcurrentDictionary layout before it took ≈ 310.
+        Assert.True(perQuestion <= replyBytes + 32 + 64 + 64, $"{perQuestion:F0} B per question for a {replyBytes}-byte reply");
+    }
+
     /// <summary>A request for <paramref name="name"/> A and a reply holding one address ending in <paramref name="last"/>.</summary>
     private static (DnsRequest Request, DnsMessage Reply) Question(string name, ushort id, int last)
     {
