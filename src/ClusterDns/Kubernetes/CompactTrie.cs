@@ -220,7 +220,8 @@ internal static class TrieHash
         return h;
     }
 
-    private static ulong Mix(ulong h)
+    /// <summary>The 64-bit finaliser of MurmurHash3: spreads every input bit over the trie's 6-bit levels.</summary>
+    public static ulong Mix(ulong h)
     {
         h ^= h >> 33;
         h *= 0xff51afd7ed558ccdUL;

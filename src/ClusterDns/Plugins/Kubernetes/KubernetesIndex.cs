@@ -504,7 +504,7 @@ internal sealed class KubernetesIndex
         {
             h = (h ^ c) * 1099511628211UL;
         }
-        return Mix(h);
+        return TrieHash.Mix(h);
     }
 
     private static ulong KeyHash(string name, string ns)
@@ -516,16 +516,7 @@ internal sealed class KubernetesIndex
         return KeyHash(key);
     }
 
-    public static ulong IpHash(UInt128 key) => Mix((ulong)key ^ ((ulong)(key >> 64) * 0x9E3779B97F4A7C15UL));
-
-    private static ulong Mix(ulong h)
-    {
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdUL;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53UL;
-        return h ^ (h >> 33);
-    }
+    public static ulong IpHash(UInt128 key) => TrieHash.Mix((ulong)key ^ ((ulong)(key >> 64) * 0x9E3779B97F4A7C15UL));
 
     /// <summary>IPv4 lives in the IPv4-mapped range so both families share one key space.</summary>
     public static UInt128 ToKey(IPAddress address)
