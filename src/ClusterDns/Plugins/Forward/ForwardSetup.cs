@@ -328,7 +328,7 @@ internal static partial class ForwardSetup
                 sni = host[percent..];
                 address = host[..percent];
             }
-            if (TrySplitHostPort(address, out var ip, out var port))
+            if (GoNet.TrySplitHostPort(address, out var ip, out var port))
             {
                 if (!IsIp(ip))
                 {
@@ -365,36 +365,7 @@ internal static partial class ForwardSetup
         return ("dns", s);
     }
 
-    /// <summary>Go's net.SplitHostPort for the forms we accept: <c>[v6]:port</c> and <c>host:port</c> with one colon.</summary>
-    private static bool TrySplitHostPort(string s, out string host, out string port)
-    {
-        host = port = string.Empty;
-        if (s.StartsWith('['))
-        {
-            var close = s.IndexOf("]:", StringComparison.Ordinal);
-            if (close < 0)
-            {
-                return false;
-            }
-            host = s[1..close];
-            port = s[(close + 2)..];
-            return port.Length > 0;
-        }
-        var colon = s.IndexOf(':');
-        if (colon < 0 || colon != s.LastIndexOf(':'))
-        {
-            return false;
-        }
-        host = s[..colon];
-        port = s[(colon + 1)..];
-        return true;
-    }
-
-    private static bool IsIp(string s)
-    {
-        var zone = s.IndexOf('%');
-        return IPAddress.TryParse(zone >= 0 ? s[..zone] : s, out _);
-    }
+    private static bool IsIp(string s) => GoNet.TryParseIp(s, out _);
 
     private static string FormatHost(string ip) => ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
 
@@ -420,7 +391,7 @@ internal static partial class ForwardSetup
             {
                 server = server[..zone];
             }
-            if (IPAddress.TryParse(server, out _))
+            if (GoNet.TryParseIp(server, out _))
             {
                 servers.Add($"{FormatHost(server)}:53");
             }
@@ -443,13 +414,16 @@ internal static partial class ForwardSetup
                 sni = host[(percent + 1)..];
                 host = host[..percent];
             }
-            TrySplitHostPort(host, out var ip, out var portText);
+            GoNet.TrySplitHostPort(host, out var ip, out var portText);
             if (!ushort.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port))
             {
                 throw new ConfigException($"invalid port in address: \"{options.To[i]}\"");
             }
-            var zone = ip.IndexOf('%');
-            var endPoint = new IPEndPoint(IPAddress.Parse(zone >= 0 ? ip[..zone] : ip), port);
+            if (!GoNet.TryParseIp(ip, out var address))
+            {
+                throw new ConfigException($"not an IP address or file: \"{options.To[i]}\"");
+            }
+            var endPoint = new IPEndPoint(address, port);
             UpstreamTls? tls = null;
             if (transport == "tls")
             {

@@ -52,7 +52,7 @@ internal sealed class HostsMap
                 line = line[..comment];
             }
             var fields = line.ToString().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length < 2 || !TryParseIp(fields[0], out var address))
+            if (fields.Length < 2 || !GoNet.TryParseIp(fields[0], out var address))
             {
                 continue;
             }
@@ -93,44 +93,6 @@ internal sealed class HostsMap
             map[key] = list = [];
         }
         list.Add(value);
-    }
-
-    /// <summary>Go's net.ParseIP after dropping an IPv6 zone: dotted quads without leading zeros, or IPv6 text.
-    /// IPv4-mapped IPv6 counts as IPv4, as Go's To4() does.</summary>
-    public static bool TryParseIp(string text, out IPAddress address)
-    {
-        address = IPAddress.None;
-        var zone = text.IndexOf('%', StringComparison.Ordinal);
-        if (zone >= 0)
-        {
-            text = text[..zone];
-        }
-        if (text.Contains(':', StringComparison.Ordinal))
-        {
-            if (text.Contains('[', StringComparison.Ordinal) || !IPAddress.TryParse(text, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6)
-            {
-                return false;
-            }
-            address = v6.IsIPv4MappedToIPv6 ? v6.MapToIPv4() : v6;
-            return true;
-        }
-        var parts = text.Split('.');
-        if (parts.Length != 4)
-        {
-            return false;
-        }
-        Span<byte> bytes = stackalloc byte[4];
-        for (var i = 0; i < 4; i++)
-        {
-            var part = parts[i];
-            if (part.Length is 0 or > 3 || (part.Length > 1 && part[0] == '0')
-                || !byte.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out bytes[i]))
-            {
-                return false;
-            }
-        }
-        address = new IPAddress(bytes);
-        return true;
     }
 
     /// <summary><c>d.c.b.a.in-addr.arpa.</c> or the 32-nibble <c>ip6.arpa.</c> name.</summary>

@@ -60,7 +60,7 @@ public sealed class PrometheusPlugin : DnsPlugin
                 }
             }
         }
-        ValidateAddress(address);
+        HttpAddress.Validate(address);
         MetricsCatalog.RegisterAll();
         CoreMetrics.BuildInfo.WithLabels(ClusterDnsApp.Version, Revision, GoVersion).Set(1);
         context.AddHttpRoute(address, "/metrics", ServeMetricsAsync);
@@ -88,15 +88,6 @@ public sealed class PrometheusPlugin : DnsPlugin
     }
 
     /// <summary>Go's <c>net.SplitHostPort</c> check, with its wording for the common mistake of a bare port.</summary>
-    private static void ValidateAddress(string address)
-    {
-        if (!address.Contains(':', StringComparison.Ordinal))
-        {
-            throw new FormatException($"address {address}: missing port in address");
-        }
-        HttpStatusServer.ParseAddress(address);
-    }
-
     private static Task ServeMetricsAsync(HttpContext context)
     {
         context.Response.ContentType = MetricsRegistry.ContentType;

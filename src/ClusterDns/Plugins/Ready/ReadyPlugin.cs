@@ -1,5 +1,4 @@
 using ClusterDns.Corefile;
-using ClusterDns.Plugins.Health;
 using ClusterDns.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;

@@ -94,11 +94,13 @@ public sealed class TransferPlugin : DnsPlugin
     /// <summary>An address with an optional port (<c>10.0.0.1</c>, <c>10.0.0.1:53</c>, <c>[fd00::1]:53</c>); the port does not matter for who may transfer.</summary>
     private static IPAddress? ParsePeer(string host)
     {
-        if (IPAddress.TryParse(host, out var ip))
+        if (GoNet.TryParseIp(host, out var ip))
         {
-            return Normalize(ip);
+            return ip;
         }
-        return IPEndPoint.TryParse(host, out var endPoint) ? Normalize(endPoint.Address) : null;
+        return GoNet.TrySplitHostPort(host, out var address, out var port)
+            && ushort.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)
+            && GoNet.TryParseIp(address, out ip) ? ip : null;
     }
 
     private static IPAddress Normalize(IPAddress ip) => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;

@@ -15,6 +15,8 @@ public sealed class ForwardSetupTests
 
     [Theory]
     [InlineData("forward . abc", "plugin/forward: not an IP address or file: \"abc\"")]
+    [InlineData("forward . 8.8", "plugin/forward: not an IP address or file: \"8.8\"")] // Go's ParseIP, not .NET's 8.0.0.8
+    [InlineData("forward . 010.0.0.1:53", "plugin/forward: not an IP address or file: \"010.0.0.1:53\"")]
     [InlineData("forward .", "Wrong argument count or unexpected line ending after '.'")]
     [InlineData("forward", "Wrong argument count or unexpected line ending after 'forward'")]
     [InlineData("forward . https://1.1.1.1", "'https' is not supported as a destination protocol in forward: https://1.1.1.1")]

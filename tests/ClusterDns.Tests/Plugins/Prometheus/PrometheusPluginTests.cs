@@ -352,6 +352,7 @@ public sealed class PrometheusPluginTests
 
     [Theory]
     [InlineData("prometheus 9153", "address 9153: missing port in address")]
+    [InlineData("prometheus ::1:9153", "address ::1:9153: too many colons in address")]
     [InlineData("prometheus a:1 b:2", "Wrong argument count")]
     [InlineData("prometheus :9153 {\n        bogus\n    }", "unknown option: bogus")]
     public async Task Bad_syntax_is_rejected(string directive, string message)

@@ -14,6 +14,8 @@ public sealed class TransferSetupTests
     [InlineData("transfer {\n        to\n    }", "Wrong argument count")]
     [InlineData("transfer {\n        from 10.0.0.1\n    }", "unknown property \"from\"")]
     [InlineData("transfer {\n        to example.com\n    }", "not an IP address: example.com")]
+    [InlineData("transfer {\n        to 10.1\n    }", "not an IP address: 10.1")]
+    [InlineData("transfer {\n        to 10.0.0.1:dns\n    }", "not an IP address: 10.0.0.1:dns")]
     public async Task Parse(string stanza, string? error)
     {
         var corefile = ".:0 {\n    " + stanza + "\n    whoami\n}\n";

@@ -1,8 +1,8 @@
 using ClusterDns.Server;
 
-namespace ClusterDns.Plugins.Health;
+namespace ClusterDns.Plugins;
 
-/// <summary>Address checks for the HTTP side plugins (health, ready): Go's net.SplitHostPort error texts first,
+/// <summary>Address checks for the HTTP side plugins (health, ready, prometheus): Go's net.SplitHostPort error texts first,
 /// then what our HTTP server can bind, so a bad address fails the configuration rather than its start.</summary>
 internal static class HttpAddress
 {
@@ -55,7 +55,7 @@ internal static class HttpAddress
         return hostport.Contains(']', StringComparison.Ordinal) ? "unexpected ']' in address" : null;
     }
 
-    /// <summary>Reads a directive line's optional single ADDRESS argument (health, ready): null when absent.</summary>
+    /// <summary>Reads a directive line's optional single ADDRESS argument (health, ready, prometheus): null when absent.</summary>
     public static string? ReadOptional(ClusterDns.Corefile.Dispenser d)
     {
         var args = d.RemainingArgs();
