@@ -131,10 +131,10 @@ internal static partial class ForwardSetup
                 }
                 break;
             case "max_fails":
-                options.MaxFails = (int)ParseUint(OneArg(d));
+                options.MaxFails = ParseCount(OneArg(d));
                 break;
             case "max_connect_attempts":
-                options.MaxConnectAttempts = (int)ParseUint(OneArg(d));
+                options.MaxConnectAttempts = ParseCount(OneArg(d));
                 break;
             case "health_check":
                 var interval = GoDuration.Parse(OneArgKeepLine(d));
@@ -300,6 +300,10 @@ internal static partial class ForwardSetup
             throw d.ArgErr();
         }
     }
+
+    /// <summary>A Go uint32 count held in an int: values past int.MaxValue mean "unbounded" all the same, and must not
+    /// wrap negative (a negative max_connect_attempts would fail every query).</summary>
+    private static int ParseCount(string text) => (int)Math.Min(ParseUint(text), int.MaxValue);
 
     private static uint ParseUint(string text) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)

@@ -13,6 +13,16 @@ public sealed class ForwardSetupTests
         return exception.Message;
     }
 
+    [Fact]
+    public async Task Counts_past_int_range_mean_unbounded_not_negative()
+    {
+        await using var server = await TestDnsServer.StartAsync(
+            ".:0 {\n    forward . 10.0.0.1 {\n        max_fails 3000000000\n        max_connect_attempts 4294967295\n    }\n}\n");
+        var options = Plugin<ForwardPlugin>(server).Options;
+        Assert.Equal(int.MaxValue, options.MaxFails);
+        Assert.Equal(int.MaxValue, options.MaxConnectAttempts);
+    }
+
     [Theory]
     [InlineData("forward . abc", "plugin/forward: not an IP address or file: \"abc\"")]
     [InlineData("forward . 8.8", "plugin/forward: not an IP address or file: \"8.8\"")] // Go's ParseIP, not .NET's 8.0.0.8
