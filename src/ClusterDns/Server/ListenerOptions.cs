@@ -12,6 +12,11 @@ public sealed record ListenerOptions
     /// <summary>A started TCP frame must arrive completely within this time (CoreDNS: 3 s read).</summary>
     public TimeSpan TcpReadTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>An answer must be handed to a TCP client's socket within this time, else the connection is closed: a
+    /// client that pipelines queries and never reads would otherwise hold its slot and its requests forever
+    /// (CoreDNS: 5 s write).</summary>
+    public TimeSpan TcpWriteTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Most concurrent TCP connections per listener; new ones are closed at once beyond it.</summary>
     public int MaxTcpConnections { get; init; } = 1024;
 

@@ -32,6 +32,8 @@ internal sealed partial class DnsTcpListener : IDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
+    private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
+
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
     private async Task AcceptLoopAsync()
@@ -49,6 +51,8 @@ internal sealed partial class DnsTcpListener : IDisposable
             }
             catch (SocketException)
             {
+                // Out of descriptors (EMFILE) and the like fail at once and again: back off rather than spin.
+                await Task.Delay(AcceptBackoff, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 continue;
             }
             if (_connections.Count >= _options.MaxTcpConnections)
@@ -127,18 +131,33 @@ internal sealed partial class DnsTcpListener : IDisposable
                 var frame = new byte[reply.Length + 2];
                 BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)reply.Length);
                 reply.Bytes.CopyTo(frame.AsSpan(2));
-                await sendLock.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                deadline.CancelAfter(_options.TcpWriteTimeout);
                 try
                 {
-                    await client.SendAsync(frame, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                    await sendLock.WaitAsync(deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    client.Dispose(); // an earlier answer is stuck on a client that does not read
+                    throw;
+                }
+                try
+                {
+                    await client.SendAsync(frame, SocketFlags.None, deadline.Token).ConfigureAwait(false);
                     // A multi-message reply (AXFR) goes out back to back, under the same lock so pipelined answers cannot interleave.
                     foreach (var more in reply.MoreMessages)
                     {
                         var next = new byte[more.Length + 2];
                         BinaryPrimitives.WriteUInt16BigEndian(next, (ushort)more.Length);
                         more.CopyTo(next, 2);
-                        await client.SendAsync(next, SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                        await client.SendAsync(next, SocketFlags.None, deadline.Token).ConfigureAwait(false);
                     }
+                }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    client.Dispose(); // part of a frame may be out: the stream cannot continue
+                    throw;
                 }
                 finally
                 {

@@ -187,6 +187,82 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task Tcp_client_that_pipelines_and_never_reads_is_closed_after_the_write_timeout()
+    {
+        // 200 answers of ~64 KB (13 MB) overflow every socket buffer on the way: the server's sends block.
+        var plugins = ServerTestKit.Plugins(new PluginDescriptor("file", _ => [new ManyAPlugin(3_900)]));
+        await using var server = await StartWithListenerOptionsAsync(".:0 {\n    file\n}\n",
+            new ListenerOptions { TcpWriteTimeout = TimeSpan.FromMilliseconds(500), TcpIdleTimeout = TimeSpan.FromSeconds(60) }, plugins);
+        using var stuck = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await stuck.ConnectAsync(server.Endpoint);
+        using var stuckStream = new NetworkStream(stuck, ownsSocket: false);
+        for (var i = 0; i < 200; i++)
+        {
+            await WriteFrameAsync(stuckStream, DnsMessage.CreateQuery("big.example.", DnsType.A, id: (ushort)i).ToArray());
+        }
+        await Task.Delay(TimeSpan.FromSeconds(2)); // not reading: the server's writes time out and it closes
+
+        // Draining now finds the stream ended early — without the timeout all 200 answers would come, then nothing
+        // until the 60 s idle timeout.
+        var frames = 0;
+        var ended = false;
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            try
+            {
+                while (await ReadFrameAsync(stuckStream, deadline.Token) is not null)
+                {
+                    frames++;
+                }
+                ended = true;
+            }
+            catch (IOException)
+            {
+                ended = true; // reset by the server's close
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        Assert.True(ended, $"still open after {frames} answers");
+        Assert.True(frames < 200, "every answer arrived: the server never gave up on the client");
+
+        // The listener keeps serving everyone else.
+        using var other = new TcpClient();
+        await other.ConnectAsync(server.Endpoint);
+        var otherStream = other.GetStream();
+        await WriteFrameAsync(otherStream, DnsMessage.CreateQuery("big.example.", DnsType.A, id: 4242).ToArray());
+        Assert.Equal(4242, DnsMessage.Parse((await TestDnsServer.ReadFrameAsync(otherStream))!).Header.Id);
+    }
+
+    /// <summary>One length-prefixed frame, null at end of stream.</summary>
+    private static async Task<byte[]?> ReadFrameAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var prefix = new byte[2];
+        if (!await ReadAllAsync(stream, prefix, cancellationToken))
+        {
+            return null;
+        }
+        var frame = new byte[BinaryPrimitives.ReadUInt16BigEndian(prefix)];
+        return await ReadAllAsync(stream, frame, cancellationToken) ? frame : null;
+    }
+
+    private static async Task<bool> ReadAllAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var count = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken);
+            if (count == 0)
+            {
+                return false;
+            }
+            read += count;
+        }
+        return true;
+    }
+
+    [Fact]
     public async Task Tcp_half_closed_client_still_gets_its_pipelined_answers()
     {
         var plugins = ServerTestKit.Plugins(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(300))]));
@@ -216,14 +292,18 @@ public sealed class TransportTests
     }
 
     /// <summary>A server like <see cref="TestDnsServer"/>, with socket options Corefiles cannot set (short TCP timeouts).</summary>
-    private static async Task<OwnServer> StartWithListenerOptionsAsync(string corefile, ListenerOptions listenerOptions)
+    private static async Task<OwnServer> StartWithListenerOptionsAsync(string corefile, ListenerOptions listenerOptions,
+        IReadOnlyDictionary<string, PluginDescriptor>? plugins = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "clusterdns-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, "Corefile");
         await File.WriteAllTextAsync(path, corefile);
         var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().AddProvider(new CoreDnsLoggerProvider(TextWriter.Null)));
-        var app = new ClusterDnsApp(new AppOptions { Conf = path, Quiet = true, WorkingDirectory = directory, Listener = listenerOptions }, loggerFactory);
+        var app = new ClusterDnsApp(new AppOptions
+        {
+            Conf = path, Quiet = true, WorkingDirectory = directory, Listener = listenerOptions, Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
+        }, loggerFactory);
         await app.StartAsync();
         return new OwnServer(app, loggerFactory, directory);
     }
