@@ -71,6 +71,9 @@ public static class SnapshotLoader
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         if (!reader.Read()) return;
         ReadValue(ref reader, null, acc, skipped);
+        // `kubectl … -o json >> file` twice gives two documents: the reader throws on the second rather than the
+        // first being loaded alone.
+        reader.Read();
     }
 
     private static void ReadValue(ref Utf8JsonReader reader, string? impliedKind, Accumulator acc, Action<string>? skipped)

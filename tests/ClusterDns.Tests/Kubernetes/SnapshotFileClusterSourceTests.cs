@@ -102,6 +102,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
         var typedOnly = SnapshotLoader.Parse(typed);
         Assert.Equal(1, typedOnly.ServiceCount);
         Assert.Equal(s.GetService("ns1", "a"), typedOnly.GetService("ns1", "a"));
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => SnapshotLoader.Parse(typed + typed)); // two documents appended
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => SnapshotLoader.Parse("""{"kind": "List", "items": [{"kind": "Service",]}"""));
     }
 

@@ -273,7 +273,19 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
                 return; // StartAsync builds once when its wait ends
             }
             var current = _resolver;
-            var index = current.Index.Apply(source.Current, change);
+            KubernetesIndex index;
+            try
+            {
+                index = current.Index.Apply(source.Current, change);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The next change is diffed against this index: never keep one a change failed on. A full build from
+                // the published state is always correct.
+                _logger.IndexApplyFailed(exception);
+                _resolver = new KubernetesResolver(_options, source.Current, source.HasSynced, _localAddresses);
+                return;
+            }
             // A new lineage (full build, namespace change) invalidates every cached reply at once.
             var answers = ReferenceEquals(index.Lineage, current.Index.Lineage) ? current.Answers : new AnswerCache();
             _resolver = new KubernetesResolver(current, index, source.HasSynced, answers);
@@ -353,6 +365,9 @@ internal static partial class KubernetesPluginLog
 
     [LoggerMessage(106, LogLevel.Trace, "applied a change of {Services} services to the DNS index at serial {Serial}")]
     public static partial void IndexApplied(this ILogger logger, long serial, int services);
+
+    [LoggerMessage(107, LogLevel.Error, "applying a cluster change to the DNS index failed; rebuilt it from the cluster state")]
+    public static partial void IndexApplyFailed(this ILogger logger, Exception exception);
 
     [LoggerMessage(105, LogLevel.Warning, "upstream lookup of {Target} failed")]
     public static partial void UpstreamFailed(this ILogger logger, Exception exception, string target);
