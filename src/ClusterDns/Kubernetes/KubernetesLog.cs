@@ -37,6 +37,9 @@ internal static partial class KubernetesLog
     [LoggerMessage(10, LogLevel.Error, "Could not load snapshot {Path}; keeping the previous state")]
     public static partial void SnapshotLoadFailed(this ILogger logger, Exception ex, string path);
 
+    [LoggerMessage(12, LogLevel.Error, "Skipped a {Type} event of {Resource} {Namespace}/{Name} that could not be applied")]
+    public static partial void WatchEventFailed(this ILogger logger, Exception ex, string resource, k8s.WatchEventType type, string? @namespace, string? name);
+
     [LoggerMessage(11, LogLevel.Warning, "Snapshot {Path}: skipped object of unsupported kind {Kind}")]
     public static partial void SnapshotSkippedKind(this ILogger logger, string path, string kind);
 }

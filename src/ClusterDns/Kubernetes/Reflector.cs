@@ -170,7 +170,16 @@ internal sealed class Reflector<TModel, TInfo>
             {
                 watchdog.Change(limit, Timeout.InfiniteTimeSpan);
                 events++;
-                Apply(type, model);
+                try
+                {
+                    Apply(type, model);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // As client-go's reflector: report the object and go on. Retrying from the same resourceVersion
+                    // would meet it again and hold back every later event of this resource.
+                    _logger.WatchEventFailed(ex, Resource, type, model?.Metadata?.NamespaceProperty, model?.Metadata?.Name);
+                }
                 // Bookmarks carry only metadata.resourceVersion; saving it keeps re-watches cheap.
                 if (model?.Metadata?.ResourceVersion is { Length: > 0 } newRv) _lastRv = newRv;
             }

@@ -175,6 +175,19 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Assert.Equal(listsBefore, Server.ListRequests(ApiResource.Services));   // history still there: re-watch, no relist
     }
 
+    [Fact]
+    public async Task Fault_AnEventThatCannotBeApplied_IsSkippedAndLaterEventsFlow()
+    {
+        var source = await StartSyncedAsync();
+        var broken = Service("default", "broken", "10.96.1.5", 80);
+        broken.Spec.Ports = [null!]; // "ports": [null] — the converter cannot read it
+        Server.Upsert(broken);
+        Server.Upsert(Service("default", "after-broken", "10.96.1.6", 80));
+        await Eventually.True(() => source.Current.GetService("default", "after-broken") is not null, TimeSpan.FromSeconds(10),
+            "the event after the broken one never arrived");
+        Assert.Null(source.Current.GetService("default", "broken"));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
