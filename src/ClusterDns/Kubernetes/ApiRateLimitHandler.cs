@@ -20,13 +20,15 @@ public sealed class ApiRateLimitHandler : DelegatingHandler
     {
         if (qps > 0)
         {
-            var capacity = Math.Max(1, burst > 0 ? burst : (int)Math.Ceiling(qps));
-            // Refill one token every 1/qps seconds (TokenBucketRateLimiter works in whole tokens per period).
+            var capacity = Math.Max(1, burst > 0 ? burst : (int)Math.Min(Math.Ceiling(qps), int.MaxValue));
+            // TokenBucketRateLimiter refills whole tokens per period: one token every 1/qps seconds (at most a day:
+            // the Corefile accepts any positive rate), or above 1,000/s the tokens of each millisecond.
+            var fast = qps >= 1000;
             _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
             {
                 TokenLimit = capacity,
-                TokensPerPeriod = 1,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1 / qps),
+                TokensPerPeriod = fast ? (int)Math.Min(Math.Ceiling(qps / 1000), int.MaxValue) : 1,
+                ReplenishmentPeriod = fast ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromSeconds(Math.Min(1 / qps, 86_400)),
                 QueueLimit = int.MaxValue,
                 QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
                 AutoReplenishment = true,

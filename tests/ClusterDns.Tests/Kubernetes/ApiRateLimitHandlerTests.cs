@@ -49,6 +49,16 @@ public sealed class ApiRateLimitHandlerTests
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(150), $"6 requests took {clock.Elapsed.TotalMilliseconds} ms");
     }
 
+    [Theory]
+    [InlineData(1e-15)] // a period far past TimeSpan's range
+    [InlineData(1e12)]  // a period below one tick
+    public async Task Any_rate_the_Corefile_accepts_builds_a_limiter(double qps)
+    {
+        using var invoker = new HttpMessageInvoker(new ApiRateLimitHandler(qps, burst: 0, maxInflight: 0) { InnerHandler = new Recorder() });
+        using var response = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://api/api/v1/services"), CancellationToken.None);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // the first token is there from the start
+    }
+
     [Fact]
     public async Task Max_inflight_caps_concurrent_requests_but_not_watches()
     {
