@@ -24,7 +24,7 @@
 #   WORK [bench/load/.work]   HARNESS_SRC [bench/load/peers]   RESULTS [$WORK/results/<stamp>]   CDNS_PORT [5399]
 #   SMOKE [0]   1: N=1000, one short udp-blast run against ClusterDns only, answers checked before and after
 #               against bench/load/expected-answers.txt, rcode mix of the load checked; exits 77 when the tools
-#               it needs (python3, dig, gcc) are missing, so the CI test can skip.
+#               it needs (python3, dig, gcc, taskset) are missing or udp-blast does not build, so the CI test can skip.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
