@@ -67,7 +67,7 @@ public static class ZoneNames
             error = $"expecting data after last colon: {GoQuote(s)}";
             return false;
         }
-        if (colon >= 0 && TryParseGoInt(s[(colon + 1)..], out var p))
+        if (colon >= 0 && int.TryParse(s[(colon + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var p))
         {
             port = p;
             s = s[..colon];
@@ -101,25 +101,6 @@ public static class ZoneNames
     }
 
     internal static string Fqdn(string s) => s.EndsWith('.') ? s : s + ".";
-
-    // strconv.Atoi: optional sign, ASCII digits only.
-    private static bool TryParseGoInt(string s, out int value)
-    {
-        value = 0;
-        var digits = s.StartsWith('+') || s.StartsWith('-') ? s[1..] : s;
-        if (digits.Length == 0)
-        {
-            return false;
-        }
-        foreach (var c in digits)
-        {
-            if (c is < '0' or > '9')
-            {
-                return false;
-            }
-        }
-        return int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
-    }
 
     private static string GoQuote(string s)
     {

@@ -14,7 +14,6 @@ public sealed class ServerConfig
         Listeners = listeners;
         Blocks = blocks;
         Lifecycles = collector.Lifecycles;
-        Readiness = collector.Readiness;
         ShutdownHooks = collector.ShutdownHooks;
         HttpRoutes = collector.HttpRoutes.ToDictionary(
             pair => pair.Key, pair => (IReadOnlyDictionary<string, RequestDelegate>)pair.Value, StringComparer.Ordinal);
@@ -26,8 +25,6 @@ public sealed class ServerConfig
     public IReadOnlyList<ServerBlockRuntime> Blocks { get; }
 
     public IReadOnlyList<IPluginLifecycle> Lifecycles { get; }
-
-    public IReadOnlyList<IReadinessReporter> Readiness { get; }
 
     public IReadOnlyList<Func<Task>> ShutdownHooks { get; }
 

@@ -161,7 +161,7 @@ internal static class CacheSetup
         {
             throw d.ArgErr();
         }
-        var capacity = Atoi(values[0]);
+        var capacity = GoStrconv.Atoi(values[0]);
         if (success)
         {
             options.SuccessCapacity = capacity;
@@ -172,7 +172,7 @@ internal static class CacheSetup
         }
         if (values.Count > 1)
         {
-            var ttl = Atoi(values[1]);
+            var ttl = GoStrconv.Atoi(values[1]);
             if (ttl <= 0)
             {
                 throw new ConfigException($"cache TTL can not be zero or negative: {ttl}");
@@ -187,7 +187,7 @@ internal static class CacheSetup
             }
             if (values.Count > 2)
             {
-                var min = Atoi(values[2]);
+                var min = GoStrconv.Atoi(values[2]);
                 if (min < 0)
                 {
                     throw new ConfigException($"cache min TTL can not be negative: {min}");
@@ -210,7 +210,7 @@ internal static class CacheSetup
         {
             throw d.ArgErr();
         }
-        var amount = Atoi(values[0]);
+        var amount = GoStrconv.Atoi(values[0]);
         if (amount < 0)
         {
             throw new ConfigException($"prefetch amount should be positive: {amount}");
@@ -227,7 +227,7 @@ internal static class CacheSetup
             {
                 throw new ConfigException($"last character of percentage should be `%`, but is: '{(pct.Length == 0 ? ' ' : pct[^1])}'");
             }
-            var number = Atoi(pct[..^1]);
+            var number = GoStrconv.Atoi(pct[..^1]);
             if (number < 10 || number > 90)
             {
                 throw new ConfigException($"percentage should fall in range [10, 90]: {number}");
@@ -235,10 +235,4 @@ internal static class CacheSetup
             options.PrefetchPercentage = number;
         }
     }
-
-    /// <summary>strconv.Atoi with Go's error text.</summary>
-    internal static int Atoi(string text) =>
-        int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ConfigException($"strconv.Atoi: parsing \"{text}\": invalid syntax");
 }

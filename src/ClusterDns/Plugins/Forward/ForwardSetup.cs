@@ -216,10 +216,7 @@ internal static partial class ForwardSetup
                 break;
             case "max_concurrent":
                 var text = OneArg(d);
-                if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var max))
-                {
-                    throw new ConfigException($"strconv.Atoi: parsing \"{text}\": invalid syntax");
-                }
+                var max = GoStrconv.Atoi(text);
                 if (max < 0)
                 {
                     throw new ConfigException($"max_concurrent can't be negative: {max}");
@@ -239,10 +236,7 @@ internal static partial class ForwardSetup
                 break;
             case "max_idle_conns":
                 var idle = OneArg(d);
-                if (!int.TryParse(idle, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var conns))
-                {
-                    throw new ConfigException($"strconv.Atoi: parsing \"{idle}\": invalid syntax");
-                }
+                var conns = GoStrconv.Atoi(idle);
                 if (conns < 0)
                 {
                     throw new ConfigException($"max_idle_conns can't be negative: {conns}");

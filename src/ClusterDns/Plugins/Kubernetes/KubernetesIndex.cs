@@ -493,9 +493,6 @@ internal sealed class KubernetesIndex
         return false;
     }
 
-    /// <summary>Key of a service: <c>name.ns</c> (neither part can contain a dot).</summary>
-    public static string Key(string name, string ns) => name + "." + ns;
-
     /// <summary>FNV-1a over the key's chars with a murmur finaliser: the trie consumes the low bits first.</summary>
     public static ulong KeyHash(ReadOnlySpan<char> key)
     {

@@ -138,9 +138,9 @@ public static class KubernetesSetup
                 case "ttl":
                 {
                     var a = AtLeastOne(d);
-                    if (!TryParseGoInt(a[0], out var ttl))
+                    if (!GoStrconv.TryAtoi(a[0], out var ttl))
                     {
-                        throw new CorefileException($"strconv.Atoi: parsing \"{a[0]}\": invalid syntax", d.File, d.Line);
+                        throw new CorefileException(GoStrconv.AtoiError(a[0]), d.File, d.Line);
                     }
                     if (ttl is < 0 or > 3600)
                     {
@@ -296,7 +296,7 @@ public static class KubernetesSetup
     private static int NonNegativeInt(Dispenser d, string name)
     {
         var a = ExactlyOne(d);
-        if (!TryParseGoInt(a, out var value))
+        if (!GoStrconv.TryAtoi(a, out var value))
         {
             throw d.Err($"unable to parse {name} value: '{a}'");
         }
@@ -306,8 +306,4 @@ public static class KubernetesSetup
         }
         return value;
     }
-
-    // strconv.Atoi: optional sign, decimal digits only.
-    private static bool TryParseGoInt(string s, out int value) =>
-        int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) && !s.StartsWith(' ');
 }

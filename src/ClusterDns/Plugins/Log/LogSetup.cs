@@ -121,7 +121,7 @@ internal static class LogSetup
             var compiled = LogFormat.Parse(format);
             foreach (var name in names)
             {
-                var scope = Fqdn(name);
+                var scope = ZoneNames.Fqdn(name);
                 // CoreDNS takes any text as a scope; one that is no valid name simply never matches.
                 var wire = DnsName.TryParse(scope, out var scopeName) ? scopeName.ToLowerInvariant().Wire.ToArray() : NeverMatches;
                 rules.Add(new LogRule(scope, wire, compiled, classes, minDuration));
@@ -130,5 +130,4 @@ internal static class LogSetup
         return rules;
     }
 
-    private static string Fqdn(string name) => name.EndsWith('.') ? name : name + ".";
 }

@@ -39,8 +39,8 @@ public sealed partial class ReadyPlugin
     private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
     {
         var options = Parse(context.Dispenser);
-        // The configuration's readiness list is filled while later plugins set up and is the very list
-        // ServerConfig.Readiness exposes, so reading it per request sees every reporter of this configuration.
+        // The configuration's readiness list is filled while later plugins set up: reading it per request sees every
+        // reporter of this configuration.
         var ready = new ReadyPlugin(options, context.Collector.Readiness, context.Services, context.LoggerFactory.CreateLogger("plugin/ready"));
         context.AddHttpRoute(options.Address, Path, ready.Handle);
         var services = context.Services;
