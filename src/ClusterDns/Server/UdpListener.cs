@@ -92,6 +92,14 @@ internal sealed partial class UdpListener : IDisposable
             {
                 return;
             }
+            catch (SocketException exception)
+            {
+                // Anything else (no buffer space, …) must not end this thread and with it the listener: as the
+                // recvmmsg path does, log, pause briefly, go on.
+                LogReceiveFailed(_logger, exception.SocketErrorCode);
+                Thread.Sleep(10);
+                continue;
+            }
             request.InvalidateRemote();
             request.LocalEndPoint = local;
             var disposition = request.Prepare(received, DnsTransport.Udp);
@@ -170,6 +178,9 @@ internal sealed partial class UdpListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering a UDP query")]
     private static partial void LogUnexpected(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "UDP receive failed: {Error}")]
+    private static partial void LogReceiveFailed(ILogger logger, SocketError error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "UDP send failed: {Error}")]
     private static partial void LogSendFailed(ILogger logger, string error);
