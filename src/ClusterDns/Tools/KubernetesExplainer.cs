@@ -22,7 +22,7 @@ internal static class KubernetesExplainer
         {
             return null;
         }
-        if (zone.EndsWith("in-addr.arpa.", StringComparison.Ordinal) || zone.EndsWith("ip6.arpa.", StringComparison.Ordinal))
+        if (KubernetesOptions.IsReverseZone(zone))
         {
             return "no Service ClusterIP or ready endpoint address has this IP"
                 + (options.FallthroughZones is not null ? " (fallthrough passes it on)" : string.Empty);

@@ -562,25 +562,7 @@ internal sealed class KubernetesIndex
         return DnsName.FromValidatedWire(wire);
     }
 
-    internal static bool SamePorts(ServicePortInfo[] a, ServicePortInfo[] b)
-    {
-        if (ReferenceEquals(a, b))
-        {
-            return true;
-        }
-        if (a.Length != b.Length)
-        {
-            return false;
-        }
-        for (var i = 0; i < a.Length; i++)
-        {
-            if (!a[i].Equals(b[i]))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    internal static bool SamePorts(ServicePortInfo[] a, ServicePortInfo[] b) => a.AsSpan().SequenceEqual(b);
 
     private static ServiceEntry? Find(HashTrie<ServiceEntry> services, string name, string ns)
     {
