@@ -23,6 +23,11 @@ public struct DnsHeader
     public const ushort ZBit = 0x0040;
     public const ushort AdBit = 0x0020;
     public const ushort CdBit = 0x0010;
+    public const ushort OpcodeMask = 0x7800;
+
+    /// <summary>The bits a reply copies from its query (opcode, RD, CD): a reply compiled once and served to many
+    /// clients must take these from each query, never from the first asker's.</summary>
+    public const ushort EchoedBits = OpcodeMask | RdBit | CdBit;
 
     public bool IsResponse { readonly get => (Flags & QrBit) != 0; set => SetBit(QrBit, value); }
     public bool Authoritative { readonly get => (Flags & AaBit) != 0; set => SetBit(AaBit, value); }
@@ -36,7 +41,7 @@ public struct DnsHeader
     public DnsOpcode Opcode
     {
         readonly get => (DnsOpcode)((Flags >> 11) & 0xF);
-        set => Flags = (ushort)((Flags & ~0x7800) | (((int)value & 0xF) << 11));
+        set => Flags = (ushort)((Flags & ~OpcodeMask) | (((int)value & 0xF) << 11));
     }
 
     /// <summary>The low four bits of the rcode.</summary>

@@ -135,7 +135,7 @@ public sealed class TestDnsServer : IAsyncDisposable
     }
 
     /// <summary>Sends one framed query over a new TCP connection and reads one framed reply.</summary>
-    public static async Task<byte[]?> ExchangeTcpAsync(IPEndPoint endpoint, byte[] query)
+    public static async Task<byte[]?> ExchangeTcpAsync(IPEndPoint endpoint, byte[] query, TimeSpan? timeout = null)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(endpoint);
@@ -144,13 +144,13 @@ public sealed class TestDnsServer : IAsyncDisposable
         BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)query.Length);
         query.CopyTo(frame, 2);
         await stream.WriteAsync(frame);
-        return await ReadFrameAsync(stream);
+        return await ReadFrameAsync(stream, timeout);
     }
 
-    public static async Task<byte[]?> ReadFrameAsync(Stream stream)
+    public static async Task<byte[]?> ReadFrameAsync(Stream stream, TimeSpan? timeout = null)
     {
         var prefix = new byte[2];
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(5));
         try
         {
             await stream.ReadExactlyAsync(prefix, cts.Token);

@@ -216,7 +216,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         // The question as the client spelled it (same length: names are equal ignoring case, both uncompressed).
         request.Query[DnsHeader.Size..request.Info.QuestionEnd].CopyTo(destination[DnsHeader.Size..]);
         var query = request.Info.Header;
-        var flags = (ushort)(DnsHeader.QrBit | DnsHeader.AaBit | (query.Flags & (0x7800 | DnsHeader.RdBit | DnsHeader.CdBit)) | entry.Rcode);
+        var flags = (ushort)(DnsHeader.QrBit | DnsHeader.AaBit | (query.Flags & DnsHeader.EchoedBits) | entry.Rcode);
         if (entry.RecursionAvailable)
         {
             flags |= DnsHeader.RaBit;

@@ -6,8 +6,9 @@ namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary>
 /// Precompiled replies of one index lineage: the first query for a (name as written, type) resolves and encodes
-/// normally and stores the encoded reply without id, RD/CD or OPT; later identical questions copy those bytes and
-/// patch the id and flags in (Knot/NSD style). The key keeps the client's case, because owner names, SRV targets and
+/// normally and stores the encoded reply without id, the query-echoed header bits (opcode, RD, CD) or OPT; later
+/// identical questions copy those bytes and patch their own id and echoed bits in (Knot/NSD style), so a reply never
+/// carries the first asker's opcode or flags. The key keeps the client's case, because owner names, SRV targets and
 /// SOA names echo it.
 /// The cache outlives cluster changes: each reply carries the <see cref="CacheToken"/>s it was computed from (the
 /// service or PTR entry, and the index generation for anything carrying an SOA or global data) and is served only
@@ -55,8 +56,8 @@ internal sealed class AnswerCache
         var buffer = request.Response.GetBuffer();
         template.CopyTo(buffer);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, info.Header.Id);
-        var flags = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(buffer[2..])
-            | (info.Header.Flags & (DnsHeader.RdBit | DnsHeader.CdBit)));
+        // The template holds none of the echoed bits (Store clears them): take them from this query.
+        var flags = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(buffer[2..]) | (info.Header.Flags & DnsHeader.EchoedBits));
         BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], flags);
         if (info.HasOpt)
         {
@@ -89,8 +90,7 @@ internal sealed class AnswerCache
         }
         var header = reply.Header;
         reply.Header.Id = 0;
-        reply.Header.RecursionDesired = false;
-        reply.Header.CheckingDisabled = false;
+        reply.Header.Flags &= unchecked((ushort)~DnsHeader.EchoedBits);
         var encoded = reply.ToArray();
         reply.Header = header;
         Span<byte> key = stackalloc byte[DnsName.MaxWireLength + 4];
