@@ -24,10 +24,10 @@ internal sealed partial class BatchedUdpReceiver
     private readonly Socket _socket;
     private readonly Func<ListenerRoutes> _routes;
     private readonly ILogger _logger;
-    private readonly ConcurrentQueue<DnsRequest> _pool;
+    private readonly RequestPool _pool;
     private readonly CancellationToken _stopping;
 
-    public BatchedUdpReceiver(Socket socket, Func<ListenerRoutes> routes, ILogger logger, ConcurrentQueue<DnsRequest> pool, CancellationToken stopping)
+    public BatchedUdpReceiver(Socket socket, Func<ListenerRoutes> routes, ILogger logger, RequestPool pool, CancellationToken stopping)
     {
         _socket = socket;
         _routes = routes;
@@ -84,7 +84,7 @@ internal sealed partial class BatchedUdpReceiver
         var requests = new DnsRequest[BatchSize];
         for (var i = 0; i < BatchSize; i++)
         {
-            requests[i] = Rent();
+            requests[i] = _pool.Rent();
         }
         var addresses = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SockaddrSize));
         var receiveVectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
@@ -144,7 +144,7 @@ internal sealed partial class BatchedUdpReceiver
                     if (!pending.IsCompletedSuccessfully)
                     {
                         _ = FinishAsync(request, pending);
-                        requests[i] = Rent();
+                        requests[i] = _pool.Rent();
                         continue;
                     }
                     if (!request.Response.Written)
@@ -190,12 +190,10 @@ internal sealed partial class BatchedUdpReceiver
             NativeMemory.Free(replies);
             foreach (var request in requests)
             {
-                _pool.Enqueue(request);
+                _pool.Return(request);
             }
         }
     }
-
-    private DnsRequest Rent() => _pool.TryDequeue(out var request) ? request : new DnsRequest(_socket.AddressFamily);
 
     private async Task FinishAsync(DnsRequest request, ValueTask pending)
     {
@@ -216,7 +214,7 @@ internal sealed partial class BatchedUdpReceiver
         }
         finally
         {
-            _pool.Enqueue(request);
+            _pool.Return(request);
         }
     }
 

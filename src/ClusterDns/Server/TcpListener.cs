@@ -22,7 +22,7 @@ internal sealed partial class DnsTcpListener : IDisposable
     private readonly ConcurrentDictionary<Socket, Connection> _connections = new();
     private readonly Dictionary<IPAddress, int> _perClient = [];
     private readonly Lock _admission = new();
-    private readonly ConcurrentQueue<DnsRequest> _pool = new();
+    private readonly RequestPool _pool;
     private Task? _acceptLoop;
 
     public DnsTcpListener(IPAddress? bindAddress, int port, ListenerOptions options, Func<ListenerRoutes> routes, ILogger logger)
@@ -32,6 +32,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         _options = options;
         _logger = logger;
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _pool = new RequestPool(_socket.AddressFamily);
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -164,10 +165,10 @@ internal sealed partial class DnsTcpListener : IDisposable
                     return;
                 }
                 await inFlight.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                var request = _pool.TryDequeue(out var pooled) ? pooled : new DnsRequest(client.AddressFamily);
+                var request = _pool.Rent();
                 if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), _options.TcpReadTimeout).ConfigureAwait(false))
                 {
-                    _pool.Enqueue(request);
+                    _pool.Return(request);
                     inFlight.Release();
                     return;
                 }
@@ -249,7 +250,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
         finally
         {
-            _pool.Enqueue(request);
+            _pool.Return(request);
             inFlight.Release();
         }
     }
