@@ -88,6 +88,9 @@ public sealed class DnsRequest
 
     public IPEndPoint? LocalEndPoint { get; internal set; }
 
+    /// <summary>The address a UDP query was sent to, where a wildcard listener learns it (the reply's source).</summary>
+    internal PacketDestination Destination { get; set; }
+
     /// <summary>The listener this came in on, as CoreDNS labels it: <c>dns://:53</c>.</summary>
     public string Server { get; internal set; } = string.Empty;
 
