@@ -16,7 +16,6 @@ namespace ClusterDns.Plugins.Cache;
 /// </summary>
 public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
 {
-    private const int OptLength = 11;
 
     private readonly CacheOptions _options;
     private readonly TimeProvider _time;
@@ -210,7 +209,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
     {
         var wire = entry.Wire;
         var edns = request.HasEdns;
-        var length = wire.Length + (edns ? OptLength : 0);
+        var length = wire.Length + EdnsEcho.Length(request.Query, request.Info);
         var destination = request.Response.GetBuffer();
         wire.CopyTo(destination);
         // The question as the client spelled it (same length: names are equal ignoring case, both uncompressed).
@@ -234,12 +233,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         }
         if (edns)
         {
-            var opt = destination[wire.Length..];
-            opt[0] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(opt[1..], (ushort)DnsType.OPT);
-            BinaryPrimitives.WriteUInt16BigEndian(opt[3..], Math.Max(request.Info.UdpPayloadSize, (ushort)512));
-            BinaryPrimitives.WriteUInt32BigEndian(opt[5..], request.DnssecOk ? OptRecord.DoBit : 0u);
-            BinaryPrimitives.WriteUInt16BigEndian(opt[9..], 0);
+            EdnsEcho.Write(destination[wire.Length..], request.Query, request.Info);
             BinaryPrimitives.WriteUInt16BigEndian(destination[10..], (ushort)(BinaryPrimitives.ReadUInt16BigEndian(destination[10..]) + 1));
         }
         if (length > request.MaxResponseSize)

@@ -12,7 +12,6 @@ namespace ClusterDns.Plugins.Hosts;
 /// </summary>
 public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
 {
-    private const int OptLength = 11;
     private readonly ILogger _logger;
     private readonly byte[][] _origins;
     private readonly HostsMap _inline;
@@ -110,7 +109,7 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
     {
         var buffer = request.Response.GetBuffer();
         ref readonly var info = ref request.Info;
-        var limit = request.MaxResponseSize - (request.HasEdns ? OptLength : 0);
+        var limit = request.MaxResponseSize - EdnsEcho.Length(request.Query, info);
         var header = new DnsHeader { Id = info.Header.Id, QuestionCount = 1 };
         header.IsResponse = true;
         header.Authoritative = true;
@@ -135,12 +134,7 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
         header.AnswerCount = answers;
         if (request.HasEdns)
         {
-            buffer[position] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(position + 1)..], (ushort)DnsType.OPT);
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(position + 3)..], Math.Max(info.UdpPayloadSize, (ushort)512));
-            BinaryPrimitives.WriteUInt32BigEndian(buffer[(position + 5)..], request.DnssecOk ? OptRecord.DoBit : 0u);
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(position + 9)..], 0);
-            position += OptLength;
+            position += EdnsEcho.Write(buffer[position..], request.Query, info);
             header.AdditionalCount = 1;
         }
         header.Write(buffer);
