@@ -73,7 +73,7 @@ internal static partial class HostsSetup
                 switch (d.Val)
                 {
                     case "fallthrough":
-                        fall = Fallthrough.FromArgs(d.RemainingArgs());
+                        fall = Fallthrough.Parse(d);
                         break;
                     case "no_reverse":
                         autoReverse = false;

@@ -29,6 +29,22 @@ public sealed class Fallthrough
     /// </summary>
     public static Fallthrough FromArgs(IReadOnlyList<string> args) => new(args.Count == 0 ? ["."] : ZoneNames.Normalize(args));
 
+    /// <summary>
+    /// Reads the arguments of the <c>fallthrough</c> line the dispenser is on. A bad zone is a
+    /// <see cref="CorefileException"/> at that line carrying CoreDNS's bare text (no "Error during parsing" prefix).
+    /// </summary>
+    public static Fallthrough Parse(Dispenser d)
+    {
+        try
+        {
+            return FromArgs(d.RemainingArgs());
+        }
+        catch (FormatException e)
+        {
+            throw new CorefileException(e.Message, d.File, d.Line);
+        }
+    }
+
     /// <summary>Whether <paramref name="lowerName"/> (wire form) falls through.</summary>
     public bool Through(ReadOnlySpan<byte> lowerName) => _zones.Covers(lowerName);
 

@@ -1,3 +1,4 @@
+using ClusterDns.Corefile;
 using ClusterDns.Plugins.Shared;
 using ClusterDns.Protocol;
 
@@ -40,5 +41,27 @@ public sealed class FallthroughTests
         Assert.Equal(["example.org.", "10.in-addr.arpa."], Fallthrough.FromArgs(["Example.Org", "10.0.0.0/8"]).Zones);
         Assert.Empty(Fallthrough.None.Zones);
         Assert.Equal("zone is not a valid domain name: a..b", Assert.Throws<FormatException>(() => Fallthrough.FromArgs(["a..b"])).Message);
+    }
+
+    [Fact]
+    public void Parse_reads_the_option_line_and_reports_a_bad_zone_at_it()
+    {
+        var d = Dispenser(". {\n    hosts {\n        fallthrough a.org 10.0.0.0/8\n    }\n}\n");
+        Assert.Equal(["a.org.", "10.in-addr.arpa."], Fallthrough.Parse(d).Zones);
+
+        var bad = Assert.Throws<CorefileException>(() => Fallthrough.Parse(Dispenser(". {\n    hosts {\n        fallthrough a..org\n    }\n}\n")));
+        Assert.Equal("zone is not a valid domain name: a..org", bad.Message);
+        Assert.Equal(3, bad.Line);
+    }
+
+    /// <summary>A dispenser on the <c>fallthrough</c> line of the block's hosts directive.</summary>
+    private static Dispenser Dispenser(string corefile)
+    {
+        var document = CorefileParser.Parse(corefile, "Corefile", new CorefileParserOptions { IsDirective = PluginOrder.Default.Contains });
+        var d = new Dispenser(document.Blocks[0].Find("hosts")!);
+        Assert.True(d.Next());
+        Assert.True(d.NextBlock());
+        Assert.Equal("fallthrough", d.Val);
+        return d;
     }
 }
