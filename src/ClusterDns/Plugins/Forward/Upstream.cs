@@ -91,7 +91,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     public Upstream(string to, IPEndPoint endPoint, UpstreamTls? tls, ILogger logger)
     {
         To = to;
-        Series = Metrics.ForwardMetrics.For(to);
+        Series = ForwardMetrics.For(to);
         EndPoint = endPoint;
         Tls = tls;
         _logger = logger;
@@ -107,7 +107,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
 
     /// <summary>The exported <c>coredns_proxy_*</c>/<c>coredns_forward_*</c> children of this <c>to</c> (shared across
     /// reloads); updated next to <see cref="Counters"/> with lock-free increments.</summary>
-    public Metrics.UpstreamSeries Series { get; }
+    public UpstreamSeries Series { get; }
 
     public TimeSpan Expire { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace ClusterDns.Plugins.Hosts;
 public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
 {
     private readonly ILogger _logger;
-    private readonly byte[][] _origins;
+    private readonly ZoneSet _origins;
     private readonly HostsMap _inline;
     private volatile HostsSnapshot _snapshot;
     private DateTime _mtime;
@@ -25,17 +26,11 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
     {
         Options = options;
         _logger = logger;
-        _origins = new byte[options.Origins.Count][];
-        for (var i = 0; i < _origins.Length; i++)
-        {
-            _origins[i] = DnsName.Parse(options.Origins[i]).ToLowerInvariant().Wire.ToArray();
-        }
+        _origins = new ZoneSet(options.Origins);
         _inline = HostsMap.Parse(string.Join('\n', options.Inline), _origins, options.AutoReverse);
         _snapshot = HostsSnapshot.Build(new HostsMap(), _inline, options.Ttl);
         ReadHosts(); // serve file entries from the first query on, as CoreDNS's OnStartup read does
     }
-
-    public static PluginDescriptor Descriptor { get; } = new("hosts", HostsSetup.Setup);
 
     public override string Name => "hosts";
 
@@ -51,7 +46,7 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
     {
         var name = request.LowerNameWire;
         var type = request.Type;
-        if (!InOrigins(name) && type != DnsType.PTR)
+        if (!_origins.Covers(name) && type != DnsType.PTR)
         {
             // Not our zone: always pass on, whatever fallthrough says. PTR is answered outside the zones too.
             return NextAsync(request, cancellationToken);
@@ -90,18 +85,6 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
         }
         WriteReply(request, records ?? []);
         return new ValueTask<DnsResult>(DnsResult.Success);
-    }
-
-    private bool InOrigins(ReadOnlySpan<byte> name)
-    {
-        foreach (var origin in _origins)
-        {
-            if (DnsNameSpan.IsSubdomainOf(name, origin))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     /// <summary>Header + the query's question + precomputed records (+ OPT when the query had one), straight into the reply buffer.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
