@@ -22,6 +22,7 @@ public static class BuiltinPlugins
         Prometheus.PrometheusSetup.Descriptor,
         Ready.ReadySetup.Descriptor,
         Reload.ReloadSetup.Descriptor,
+        Timeouts.TimeoutsSetup.Descriptor,
         Transfer.TransferSetup.Descriptor,
         Whoami.WhoamiSetup.Descriptor,
     ]);

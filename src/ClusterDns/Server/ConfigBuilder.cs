@@ -92,7 +92,7 @@ public sealed class ConfigBuilder
         {
             listeners.Add(new ListenerSpec(address, entry.Bind, entry.Port,
                 new ListenerRoutes(address, entry.Blocks, collector.AnyClassListeners.Contains(address),
-                    collector.StacktraceListeners.Contains(address))));
+                    collector.StacktraceListeners.Contains(address), collector.TcpSettings.GetValueOrDefault(address))));
         }
         var config = new ServerConfig(listeners, blocks, collector, hash);
         foreach (var callback in collector.ConfigBuilt)

@@ -64,6 +64,10 @@ public sealed class PluginSetupContext
     /// <summary>Lets non-IN classes through on this block's listener (chaos, forward).</summary>
     public void AllowAnyClass() => Collector.AnyClassListeners.Add(ListenerAddress);
 
+    /// <summary>Sets this block's listener's TCP timeouts and limits (<c>timeouts</c>).</summary>
+    public void SetTcpSettings(TcpSettings settings) =>
+        Collector.TcpSettings[ListenerAddress] = settings.Over(Collector.TcpSettings.GetValueOrDefault(ListenerAddress));
+
     /// <summary>Logs a stack trace with every recovered panic on this block's listener (<c>errors { stacktrace }</c>;
     /// like CoreDNS, one block asking turns it on for every block sharing the listener).</summary>
     public void LogPanicStacktraces() => Collector.StacktraceListeners.Add(ListenerAddress);
@@ -92,6 +96,8 @@ internal sealed class ConfigCollector
     public HashSet<string> AnyClassListeners { get; } = new(StringComparer.Ordinal);
 
     public HashSet<string> StacktraceListeners { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, TcpSettings> TcpSettings { get; } = new(StringComparer.Ordinal);
 
     public void AddHttpRoute(string address, string path, RequestDelegate handler)
     {

@@ -48,9 +48,11 @@ public sealed class ListenerRoutes
     private readonly ServerBlockRuntime[] _zoneBlocks;
     private readonly ServerBlockRuntime? _root;
 
-    public ListenerRoutes(string address, IReadOnlyList<ServerBlockRuntime> blocks, bool allowAnyClass, bool panicStacktraces = false)
+    public ListenerRoutes(string address, IReadOnlyList<ServerBlockRuntime> blocks, bool allowAnyClass, bool panicStacktraces = false,
+        TcpSettings? tcp = null)
     {
         Address = address;
+        Tcp = tcp;
         Blocks = blocks;
         AllowAnyClass = allowAnyClass;
         PanicStacktraces = panicStacktraces;
@@ -86,6 +88,9 @@ public sealed class ListenerRoutes
 
     /// <summary>Whether a recovered panic is logged with its stack trace (a block has <c>errors { stacktrace }</c>).</summary>
     public bool PanicStacktraces { get; }
+
+    /// <summary>The listener's TCP timeouts and limits from the Corefile (<c>timeouts</c>), or null for the defaults.</summary>
+    public TcpSettings? Tcp { get; }
 
     public ServerBlockRuntime? Route(ReadOnlySpan<byte> lowerName, DnsType type)
     {

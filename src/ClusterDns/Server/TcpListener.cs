@@ -79,14 +79,15 @@ internal sealed partial class DnsTcpListener : IDisposable
             return null;
         }
         var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var settings = _routes().Tcp;
         lock (_admission)
         {
             var mine = _perClient.GetValueOrDefault(address);
-            if (mine >= _options.MaxTcpConnectionsPerClient)
+            if (mine >= (settings?.MaxConnectionsPerClient ?? _options.MaxTcpConnectionsPerClient))
             {
                 return null;
             }
-            if (_connections.Count >= _options.MaxTcpConnections)
+            if (_connections.Count >= (settings?.MaxConnections ?? _options.MaxTcpConnections))
             {
                 if (LongestIdle() is not { } victim)
                 {
@@ -95,7 +96,13 @@ internal sealed partial class DnsTcpListener : IDisposable
                 Release(victim);
                 victim.Socket.Dispose(); // its read fails and its loop ends; nothing of it was being answered
             }
-            var connection = new Connection(client, address, new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined));
+            var connection = new Connection(client, address, new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined))
+            {
+                ReadTimeout = settings?.Read ?? _options.TcpReadTimeout,
+                WriteTimeout = settings?.Write ?? _options.TcpWriteTimeout,
+                IdleTimeout = settings?.Idle ?? _options.TcpIdleTimeout,
+                MaxQueries = settings?.MaxQueries is > 0 and var max ? max : int.MaxValue,
+            };
             _connections[client] = connection;
             _perClient[address] = mine + 1;
             return connection;
@@ -145,15 +152,16 @@ internal sealed partial class DnsTcpListener : IDisposable
         var sendLock = new SemaphoreSlim(1, 1);
         var inFlight = connection.InFlight;
         var lengthPrefix = new byte[2];
+        var served = 0;
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var local = (IPEndPoint)client.LocalEndPoint!;
         try
         {
-            while (!_stopping.IsCancellationRequested)
+            while (!_stopping.IsCancellationRequested && served < connection.MaxQueries)
             {
                 // Idle: wait for the first octet of the next frame up to the idle timeout.
                 connection.WaitingForQuery = true;
-                if (!await ReadExactlyAsync(client, lengthPrefix, _options.TcpIdleTimeout).ConfigureAwait(false))
+                if (!await ReadExactlyAsync(client, lengthPrefix, connection.IdleTimeout).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -166,7 +174,7 @@ internal sealed partial class DnsTcpListener : IDisposable
                 }
                 await inFlight.WaitAsync(_stopping.Token).ConfigureAwait(false);
                 var request = _pool.Rent();
-                if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), _options.TcpReadTimeout).ConfigureAwait(false))
+                if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), connection.ReadTimeout).ConfigureAwait(false))
                 {
                     _pool.Return(request);
                     inFlight.Release();
@@ -175,7 +183,8 @@ internal sealed partial class DnsTcpListener : IDisposable
                 request.SetRemote(remote);
                 request.LocalEndPoint = local;
                 var disposition = request.Prepare(length, DnsTransport.Tcp);
-                _ = AnswerAsync(client, request, disposition, sendLock, inFlight);
+                served++;
+                _ = AnswerAsync(connection, request, disposition, sendLock);
             }
         }
         catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
@@ -196,8 +205,9 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
     }
 
-    private async Task AnswerAsync(Socket client, DnsRequest request, Protocol.QueryDisposition disposition, SemaphoreSlim sendLock, SemaphoreSlim inFlight)
+    private async Task AnswerAsync(Connection connection, DnsRequest request, Protocol.QueryDisposition disposition, SemaphoreSlim sendLock)
     {
+        var client = connection.Socket;
         try
         {
             await QueryProcessor.ProcessAsync(request, disposition, _routes(), _logger, _stopping.Token).ConfigureAwait(false);
@@ -208,7 +218,7 @@ internal sealed partial class DnsTcpListener : IDisposable
                 BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)reply.Length);
                 reply.Bytes.CopyTo(frame.AsSpan(2));
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                deadline.CancelAfter(_options.TcpWriteTimeout);
+                deadline.CancelAfter(connection.WriteTimeout);
                 try
                 {
                     await sendLock.WaitAsync(deadline.Token).ConfigureAwait(false);
@@ -251,7 +261,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         finally
         {
             _pool.Return(request);
-            inFlight.Release();
+            connection.InFlight.Release();
         }
     }
 
@@ -301,6 +311,15 @@ internal sealed partial class DnsTcpListener : IDisposable
         public SemaphoreSlim InFlight { get; } = inFlight;
 
         public volatile bool WaitingForQuery;
+
+        public TimeSpan ReadTimeout { get; init; }
+
+        public TimeSpan WriteTimeout { get; init; }
+
+        public TimeSpan IdleTimeout { get; init; }
+
+        /// <summary>Queries served before the connection is closed (after their answers).</summary>
+        public int MaxQueries { get; init; }
 
         public long LastActive = Environment.TickCount64;
     }
