@@ -287,7 +287,7 @@ public sealed class KubernetesResolver
         var glue = new List<DnsRecord>();
         foreach (var entry in _index.NameServers)
         {
-            if (KubernetesIndex.Target(null, entry.RelativeWire, apex) is not { } name)
+            if (IndexKeys.Target(null, entry.RelativeWire, apex) is not { } name)
             {
                 continue;
             }
@@ -325,7 +325,7 @@ public sealed class KubernetesResolver
 
     private void TransferService(ServiceEntry service, DnsName apex, List<DnsRecord> records)
     {
-        if (KubernetesIndex.Target(null, service.RelativeWire, apex) is not { } owner)
+        if (IndexKeys.Target(null, service.RelativeWire, apex) is not { } owner)
         {
             return;
         }
@@ -347,7 +347,7 @@ public sealed class KubernetesResolver
                     var weight = (ushort)(100 / slice.Endpoints.Length);
                     foreach (var ep in slice.Endpoints)
                     {
-                        if (KubernetesIndex.Target(ep.Label, service.RelativeWire, apex) is not { } host)
+                        if (IndexKeys.Target(ep.Label, service.RelativeWire, apex) is not { } host)
                         {
                             continue;
                         }
@@ -585,7 +585,7 @@ public sealed class KubernetesResolver
         {
             Span<char> chars = stackalloc char[ns.Length];
             ToName(ns, chars);
-            if (!_index.HasPod(KubernetesIndex.ToKey(ip), chars))
+            if (!_index.HasPod(IndexKeys.ToKey(ip), chars))
             {
                 return false;
             }
@@ -886,7 +886,7 @@ public sealed class KubernetesResolver
                     return false;
                 }
             }
-            key = KubernetesIndex.ToKey(new IPAddress(v4));
+            key = IndexKeys.ToKey(new IPAddress(v4));
             return true;
         }
         if (n == 34 && q.Label(32).SequenceEqual("ip6"u8) && q.Label(33).SequenceEqual("arpa"u8))
@@ -917,7 +917,7 @@ public sealed class KubernetesResolver
         Depend(entry);
         if (entry.ServiceRelative is { } relative)
         {
-            answer.Add(new PtrRecord(KubernetesIndex.Target(null, relative, _index.PrimaryZone)!) { Name = qname, Ttl = _ttl });
+            answer.Add(new PtrRecord(IndexKeys.Target(null, relative, _index.PrimaryZone)!) { Name = qname, Ttl = _ttl });
             return true;
         }
         foreach (var target in entry.Endpoints)
@@ -937,7 +937,7 @@ public sealed class KubernetesResolver
             var name = FindNsTarget(answer, entry.RelativeWire, zw);
             if (name is null)
             {
-                name = KubernetesIndex.Target(null, entry.RelativeWire, zw);
+                name = IndexKeys.Target(null, entry.RelativeWire, zw);
                 if (name is null)
                 {
                     continue;
