@@ -15,7 +15,7 @@ public static class BuiltinPlugins
         Forward.ForwardPlugin.Descriptor,
         Health.HealthPlugin.Descriptor,
         Hosts.HostsPlugin.Descriptor,
-        Kubernetes.KubernetesPlugin.Descriptor,
+        Kubernetes.KubernetesSetup.Descriptor,
         Loadbalance.LoadbalancePlugin.Descriptor,
         Log.LogPlugin.Descriptor,
         Loop.LoopPlugin.Descriptor,
