@@ -1,8 +1,4 @@
-using System.Collections.Immutable;
 using System.Net;
-using System.Runtime.InteropServices;
-using System.Net.Sockets;
-using System.Text;
 using ClusterDns.Kubernetes;
 using ClusterDns.Protocol;
 

@@ -4,7 +4,7 @@ using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>What a name below a kubernetes zone denotes by its shape alone (spec §4, CoreDNS's parse.go).</summary>
+/// <summary>What a name below a kubernetes zone denotes by its shape alone (CoreDNS's parse.go).</summary>
 internal enum KubernetesNameKind : byte
 {
     /// <summary>The zone itself.</summary>

@@ -4,7 +4,7 @@ using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>A and AAAA: service, endpoint and pod addresses, and the CNAME chase of ExternalName services (spec §5.4, §5.6).</summary>
+/// <summary>A and AAAA: service, endpoint and pod addresses, and the CNAME chase of ExternalName services.</summary>
 public sealed partial class KubernetesResolver
 {
     private bool Addresses(ref KubernetesName q, DnsName owner, DnsType type, int depth, List<DnsRecord> answer, ref DnsName? upstream,

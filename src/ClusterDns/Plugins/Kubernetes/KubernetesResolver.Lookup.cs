@@ -5,7 +5,7 @@ using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>Which index objects a forward name denotes (spec §4): the items (addresses with ports, or an ExternalName
+/// <summary>Which index objects a forward name denotes: the items (addresses with ports, or an ExternalName
 /// target) every record type is then built from, and whether the name exists at all.</summary>
 public sealed partial class KubernetesResolver
 {

@@ -1,10 +1,9 @@
-using System.Net;
 using System.Net.Sockets;
 using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>NS at the apex and the addresses of <c>ns.dns</c> (spec §5.9).</summary>
+/// <summary>NS at the apex and the addresses of <c>ns.dns</c> (CoreDNS's ns.go).</summary>
 public sealed partial class KubernetesResolver
 {
     private void ApexNs(ref KubernetesName q, List<DnsRecord> answer, List<DnsRecord> additional)

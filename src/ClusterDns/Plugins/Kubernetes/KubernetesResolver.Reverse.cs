@@ -3,7 +3,7 @@ using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>PTR under the reverse zones: the address a reverse name spells, and the service or endpoint names holding it (spec §5.7).</summary>
+/// <summary>PTR under the reverse zones: the address a reverse name spells, and the service or endpoint names holding it (CoreDNS's reverse.go).</summary>
 public sealed partial class KubernetesResolver
 {
     private static bool TryReverseKey(ref KubernetesName q, out UInt128 key)

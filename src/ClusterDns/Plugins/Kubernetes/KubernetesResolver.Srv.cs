@@ -2,7 +2,7 @@ using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>SRV: one record per matching port and address, targets with their addresses in the additional section (spec §5.5).</summary>
+/// <summary>SRV: one record per matching port and address, targets with their addresses in the additional section.</summary>
 public sealed partial class KubernetesResolver
 {
     private bool Srv(ref KubernetesName q, DnsName qname, List<DnsRecord> answer, List<DnsRecord> additional, ref CacheDependencies dependencies)

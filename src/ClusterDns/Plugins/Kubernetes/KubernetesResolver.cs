@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using ClusterDns.Kubernetes;
 using ClusterDns.Protocol;
 
@@ -48,6 +46,7 @@ public sealed partial class KubernetesResolver
     private const uint VersionTtl = 28800;
     private static readonly IReadOnlyList<string> SchemaVersion = ["1.1.0"];
 
+    // Scratch list for lookups, one per thread and cleared per use, so a miss allocates no list.
     [ThreadStatic]
     private static List<Item>? t_items;
 

@@ -5,7 +5,7 @@ using ClusterDns.Protocol;
 namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary>
-/// The records of a zone transfer (spec §9, CoreDNS's xfr.go) from one index: SOA, the name servers with their glue,
+/// The records of a zone transfer (CoreDNS's xfr.go) from one index: SOA, the name servers with their glue,
 /// then every exposed service sorted by name and namespace (addresses, endpoint names, SRV per port), then the SOA
 /// again. Which zones may be transferred is the resolver's decision (<see cref="KubernetesResolver.Transfer"/>).
 /// </summary>
