@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using ClusterDns.Metrics;
+using ClusterDns.Plugins.Kubernetes;
 
 namespace ClusterDns.Kubernetes;
 

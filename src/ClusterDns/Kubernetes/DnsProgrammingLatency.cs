@@ -1,4 +1,4 @@
-using ClusterDns.Metrics;
+using ClusterDns.Plugins.Kubernetes;
 
 namespace ClusterDns.Kubernetes;
 

@@ -1,3 +1,4 @@
+using ClusterDns.Plugins.Kubernetes;
 using Prometheus;
 using PromMetrics = Prometheus.Metrics;
 

@@ -15,7 +15,7 @@ public static class BuiltinPlugins
         Forward.ForwardSetup.Descriptor,
         Health.HealthSetup.Descriptor,
         Hosts.HostsSetup.Descriptor,
-        Kubernetes.KubernetesPlugin.Descriptor,
+        Kubernetes.KubernetesSetup.Descriptor,
         Loadbalance.LoadbalanceSetup.Descriptor,
         Log.LogSetup.Descriptor,
         Loop.LoopSetup.Descriptor,

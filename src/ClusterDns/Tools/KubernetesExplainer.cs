@@ -1,45 +1,61 @@
-using ClusterDns.Corefile;
+using System.Text;
 using ClusterDns.Kubernetes;
 using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 
 namespace ClusterDns.Tools;
 
-/// <summary>Says in words why a name under a kubernetes zone does not resolve, from the cluster state the plugin holds.</summary>
+/// <summary>Says in words why a name under a kubernetes zone does not resolve, from the cluster state the plugin holds.
+/// The zone and the name's shape come from the plugin itself (<see cref="KubernetesResolver.MatchZone"/>,
+/// <see cref="KubernetesName"/>), so the explanation follows the same grammar as the answer.</summary>
 internal static class KubernetesExplainer
 {
     public static string? WhyMissing(KubernetesPlugin plugin, string lowerName)
     {
         var options = plugin.Options;
-        var zones = new ZoneSet(options.Zones);
-        var match = DnsName.TryParse(lowerName, out var qname) ? zones.Match(qname.Wire) : -1;
-        if (match < 0)
+        if (!DnsName.TryParse(lowerName, out var qname))
         {
             return null;
         }
-        var zone = zones[match];
+        var zoneIndex = plugin.Resolver.MatchZone(qname.Wire);
+        if (zoneIndex < 0)
+        {
+            return null;
+        }
+        var zone = options.Zones[zoneIndex];
         if (KubernetesOptions.IsReverseZone(zone))
         {
             return "no Service ClusterIP or ready endpoint address has this IP"
                 + (options.FallthroughZones is not null ? " (fallthrough passes it on)" : string.Empty);
         }
-        var relative = lowerName.Length > zone.Length ? lowerName[..^(zone.Length + 1)] : string.Empty;
-        var labels = relative.Length == 0 ? [] : relative.Split('.');
-        if (labels.Length == 0)
+        Span<byte> lower = stackalloc byte[qname.WireLength];
+        Span<int> offsets = stackalloc int[KubernetesName.MaxLabels];
+        var name = new KubernetesName(qname.Wire, lower, offsets, DnsName.Parse(zone).LabelCount, zoneIndex);
+        return Explain(plugin, ref name, zone);
+    }
+
+    private static string? Explain(KubernetesPlugin plugin, ref KubernetesName q, string zone)
+    {
+        var options = plugin.Options;
+        switch (q.Kind)
         {
-            return null;
+            case KubernetesNameKind.Apex:
+            case KubernetesNameKind.NameServer:
+            case KubernetesNameKind.Structural:
+                return null;
+            case KubernetesNameKind.Invalid:
+                var kind = Text(q.BranchLabel);
+                if (kind is not ("svc" or "pod"))
+                {
+                    return $"not a Kubernetes DNS name: the label before \"{zone}\" must be \"svc\" or \"pod\", not \"{kind}\"";
+                }
+                return kind == "pod"
+                    ? "too many labels: expected <dashed-ip>.namespace.pod"
+                    : "too many labels: expected [endpoint.]service.namespace.svc or _port._proto.service.namespace.svc";
         }
-        var kind = labels[^1];
-        if (kind is not ("svc" or "pod"))
-        {
-            return $"not a Kubernetes DNS name: the label before \"{zone}\" must be \"svc\" or \"pod\", not \"{kind}\"";
-        }
+
         var state = plugin.State;
-        if (labels.Length < 2)
-        {
-            return null;
-        }
-        var ns = labels[^2];
+        var ns = Text(q.NamespaceLabel);
         if (!state.NamespaceExists(ns))
         {
             return $"namespace \"{ns}\" does not exist (or is filtered out by namespace_labels)";
@@ -48,24 +64,27 @@ internal static class KubernetesExplainer
         {
             return $"namespace \"{ns}\" is not in the kubernetes block's `namespaces` list";
         }
-        if (kind == "pod")
+        if (q.IsPodBranch)
         {
-            return options.PodMode switch
+            if (options.PodMode == PodMode.Disabled)
             {
-                PodMode.Disabled => "pod names are disabled: add `pods insecure` or `pods verified` to the kubernetes block",
-                PodMode.Verified => $"no running pod in \"{ns}\" has the IP encoded in \"{labels[0]}\" (pods verified)",
-                _ => $"\"{labels[0]}\" does not encode an IP address (use 10-244-1-5 or fd00--1 forms)",
-            };
+                return "pod names are disabled: add `pods insecure` or `pods verified` to the kubernetes block";
+            }
+            if (q.Kind == KubernetesNameKind.Namespace)
+            {
+                return null;
+            }
+            var pod = Text(q.ObjectLabel);
+            return options.PodMode == PodMode.Verified && KubernetesName.DecodePodLabel(q.ObjectLabel) is not null
+                ? $"no running pod in \"{ns}\" has the IP encoded in \"{pod}\" (pods verified)"
+                : $"\"{pod}\" does not encode an IP address (use 10-244-1-5 or fd00--1 forms)";
         }
-        if (labels.Length < 3)
+        if (q.Kind == KubernetesNameKind.Namespace)
         {
             return null;
         }
-        var name = labels[^3];
-        if (labels.Length > 5)
-        {
-            return "too many labels: expected [endpoint.]service.namespace.svc or _port._proto.service.namespace.svc";
-        }
+
+        var name = Text(q.ObjectLabel);
         if (state.GetService(ns, name) is not { } service)
         {
             var others = new List<string>();
@@ -95,7 +114,7 @@ internal static class KubernetesExplainer
                 }
             }
         }
-        if (labels.Length == 3)
+        if (q.Kind == KubernetesNameKind.Service)
         {
             return service.Kind switch
             {
@@ -108,11 +127,13 @@ internal static class KubernetesExplainer
         {
             return $"\"{name}\" is an ExternalName Service: names below it do not exist";
         }
-        if (labels.Length == 4)
+        if (q.Kind == KubernetesNameKind.Endpoint)
         {
-            return $"Service \"{name}\" has no ready endpoint named \"{labels[0]}\""
+            return $"Service \"{name}\" has no ready endpoint named \"{Text(q.EndpointLabel)}\""
                 + (names.Count > 0 ? $" (ready hostnames: {string.Join(", ", names)}; others are named by their dashed IP)" : " (endpoints are named by their dashed IP, e.g. 10-244-1-5)");
         }
-        return $"Service \"{name}\" has no port named \"{labels[0].TrimStart('_')}\" with protocol \"{labels[1].TrimStart('_')}\"";
+        return $"Service \"{name}\" has no port named \"{Text(q.PortLabel)}\" with protocol \"{Text(q.ProtocolLabel)}\"";
     }
+
+    private static string Text(ReadOnlySpan<byte> label) => Encoding.ASCII.GetString(label);
 }

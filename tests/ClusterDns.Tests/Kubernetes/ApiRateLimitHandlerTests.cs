@@ -87,9 +87,9 @@ public sealed class ApiRateLimitHandlerTests
         {
             InnerHandler = new ApiRequestMetricsHandler { InnerHandler = new Recorder() },
         });
-        var waits = ClusterDns.Metrics.KubernetesMetrics.RestClientRateLimiterDuration.WithLabels("GET", Host);
-        var latency = ClusterDns.Metrics.KubernetesMetrics.RestClientRequestDuration.WithLabels("GET", Host);
-        var ok = ClusterDns.Metrics.KubernetesMetrics.RestClientRequests.WithLabels("200", "GET", Host);
+        var waits = ClusterDns.Plugins.Kubernetes.KubernetesMetrics.RestClientRateLimiterDuration.WithLabels("GET", Host);
+        var latency = ClusterDns.Plugins.Kubernetes.KubernetesMetrics.RestClientRequestDuration.WithLabels("GET", Host);
+        var ok = ClusterDns.Plugins.Kubernetes.KubernetesMetrics.RestClientRequests.WithLabels("200", "GET", Host);
         var (waitCount, waitSum, latencyCount, okCount) = (waits.Count, waits.Sum, latency.Count, ok.Value);
         for (var i = 0; i < 3; i++)
         {
@@ -102,7 +102,7 @@ public sealed class ApiRateLimitHandlerTests
 
         // No response at all: counted under code "<error>".
         using var failing = new HttpMessageInvoker(new ApiRequestMetricsHandler { InnerHandler = new Failing() });
-        var errors = ClusterDns.Metrics.KubernetesMetrics.RestClientRequests.WithLabels("<error>", "GET", Host);
+        var errors = ClusterDns.Plugins.Kubernetes.KubernetesMetrics.RestClientRequests.WithLabels("<error>", "GET", Host);
         var errorCount = errors.Value;
         await Assert.ThrowsAsync<HttpRequestException>(() => failing.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"https://{Host}/api/v1/pods"), CancellationToken.None));
         Assert.Equal(1, errors.Value - errorCount);

@@ -10,6 +10,13 @@ internal interface ITrieItem<in T>
     bool SameKey(T other);
 }
 
+/// <summary>How a lookup recognises its item among the items sharing a hash: the key it carries, compared against the
+/// item's. Implemented by (ref) structs so <see cref="HashTrie{T}.Find"/> is specialised per key kind.</summary>
+internal interface ITrieMatch<in T>
+{
+    bool Matches(T item);
+}
+
 /// <summary>
 /// The index's persistent map: <see cref="CompactTrie{T, TKey}"/> (path-copying 32-way hash trie, items stored in
 /// the slots) keyed by the items' own hash and key. Set/Remove copy only the path to the changed slot, so a new index
@@ -25,9 +32,28 @@ internal sealed class HashTrie<T> where T : class, ITrieItem<T>
 
     public int Count => _trie.Count;
 
-    /// <summary>The slot content for <paramref name="hash"/>: null, one <typeparamref name="T"/>, or a <c>T[]</c>.
-    /// It may hold items of other keys; callers compare keys themselves, so no delegate is needed per lookup.</summary>
-    public object? Find(ulong hash) => _trie.Find(hash);
+    /// <summary>The item under <paramref name="hash"/> that <paramref name="match"/> accepts, or null. The slot may hold
+    /// items of other keys (one item or a <c>T[]</c>); the matcher is a struct, so each lookup is specialised and
+    /// allocates nothing (no delegate, no boxing).</summary>
+    public T? Find<TMatch>(ulong hash, TMatch match) where TMatch : ITrieMatch<T>, allows ref struct
+    {
+        var slot = _trie.Find(hash);
+        if (slot is T item)
+        {
+            return match.Matches(item) ? item : null;
+        }
+        if (slot is T[] items)
+        {
+            foreach (var e in items)
+            {
+                if (match.Matches(e))
+                {
+                    return e;
+                }
+            }
+        }
+        return null;
+    }
 
     /// <summary>Adds <paramref name="item"/>, replacing the item with the same key.</summary>
     public HashTrie<T> Set(T item) => new(_trie.Set(item, item.Hash, multi: false));

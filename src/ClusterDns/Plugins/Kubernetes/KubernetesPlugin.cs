@@ -17,23 +17,6 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// </summary>
 public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource
 {
-    public static PluginDescriptor Descriptor { get; } = new("kubernetes", Setup);
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var options = KubernetesSetup.Parse(context.Dispenser, context.Zones);
-        if (options.Snapshot is { } snapshot)
-        {
-            options = options with { Snapshot = context.ResolvePath(snapshot) };
-        }
-        var resolver = context.Resolver;
-        var plugin = new KubernetesPlugin(options, context.BindAddresses, context.LoggerFactory,
-            (name, type, cancellationToken) => resolver(name, type, cancellationToken));
-        context.AddLifecycle(plugin);
-        context.AddReadiness(plugin);
-        return [plugin];
-    }
-
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LogInterval = TimeSpan.FromMilliseconds(500);
 
@@ -130,7 +113,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         {
             return ResolveUpstreamAsync(request, resolver, reply, opt, target, cancellationToken);
         }
-        var dependencies = KubernetesResolver.LastDependencies;
+        var dependencies = result.Dependencies;
         if (result.Outcome != KubernetesOutcome.ServFail && !dependencies.Overflow)
         {
             // The reply depends only on the entries it was computed from and the question as written: compile it

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ClusterDns.Corefile;
 using ClusterDns.Plugins.Shared;
+using ClusterDns.Server;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
@@ -10,6 +11,23 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// </summary>
 public static class KubernetesSetup
 {
+    public static PluginDescriptor Descriptor { get; } = new("kubernetes", Setup);
+
+    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
+    {
+        var options = Parse(context.Dispenser, context.Zones);
+        if (options.Snapshot is { } snapshot)
+        {
+            options = options with { Snapshot = context.ResolvePath(snapshot) };
+        }
+        var resolver = context.Resolver;
+        var plugin = new KubernetesPlugin(options, context.BindAddresses, context.LoggerFactory,
+            (name, type, cancellationToken) => resolver(name, type, cancellationToken));
+        context.AddLifecycle(plugin);
+        context.AddReadiness(plugin);
+        return [plugin];
+    }
+
     public static KubernetesOptions Parse(Dispenser d, IReadOnlyList<string> serverBlockZones)
     {
         ArgumentNullException.ThrowIfNull(d);

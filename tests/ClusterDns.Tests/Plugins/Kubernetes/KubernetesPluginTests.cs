@@ -108,7 +108,7 @@ public sealed class KubernetesPluginTests
     [InlineData("blah", null)]
     [InlineData("1", null)]
     public void PodLabels(string label, string? ip) =>
-        Assert.Equal(ip, KubernetesResolver.DecodePodLabel(System.Text.Encoding.ASCII.GetBytes(label))?.ToString());
+        Assert.Equal(ip, KubernetesName.DecodePodLabel(System.Text.Encoding.ASCII.GetBytes(label))?.ToString());
 
     [Theory]
     [InlineData("10.244.2.3", null, null, false, "10-244-2-3")]

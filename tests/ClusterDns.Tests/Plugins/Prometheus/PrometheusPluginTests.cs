@@ -156,7 +156,7 @@ public sealed class PrometheusPluginTests
         upstream.HealthcheckFailure();
         upstream.ConnCacheHit(0);
         upstream.ConnCacheMiss(1);
-        KubernetesMetrics.ClusterIpProgramming.Observe(0.5);
+        ClusterDns.Plugins.Kubernetes.KubernetesMetrics.ClusterIpProgramming.Observe(0.5);
         ReloadMetrics.SetVersion("abc");
         ReloadMetrics.SetVersion("def");
         HealthMetrics.RequestDuration.Observe(0.001);

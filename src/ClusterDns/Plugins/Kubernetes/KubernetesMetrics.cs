@@ -1,7 +1,8 @@
+using ClusterDns.Metrics;
 using Prometheus;
 using PromMetrics = Prometheus.Metrics;
 
-namespace ClusterDns.Metrics;
+namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary><c>coredns_kubernetes_*</c>: DNS programming latency and the client-go REST client series (1.11+).</summary>
 public static class KubernetesMetrics
