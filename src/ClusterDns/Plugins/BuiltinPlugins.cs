@@ -9,6 +9,7 @@ public static class BuiltinPlugins
     // One line per plugin, alphabetical, each ending in a comma (merges stay trivial).
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
     [
+        Bufsize.BufsizeSetup.Descriptor,
         Cache.CachePlugin.Descriptor,
         Debug.DebugPlugin.Descriptor,
         Errors.ErrorsPlugin.Descriptor,
