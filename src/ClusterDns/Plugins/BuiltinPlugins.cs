@@ -11,6 +11,7 @@ public static class BuiltinPlugins
     [
         Bufsize.BufsizeSetup.Descriptor,
         Cache.CachePlugin.Descriptor,
+        Chaos.ChaosSetup.Descriptor,
         Debug.DebugPlugin.Descriptor,
         Errors.ErrorsPlugin.Descriptor,
         Forward.ForwardPlugin.Descriptor,
