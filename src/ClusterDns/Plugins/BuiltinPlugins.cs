@@ -21,6 +21,7 @@ public static class BuiltinPlugins
         Loadbalance.LoadbalancePlugin.Descriptor,
         Log.LogPlugin.Descriptor,
         Loop.LoopPlugin.Descriptor,
+        Nsid.NsidSetup.Descriptor,
         Prometheus.PrometheusPlugin.Descriptor,
         Ready.ReadyPlugin.Descriptor,
         Reload.ReloadLifecycle.Descriptor,
