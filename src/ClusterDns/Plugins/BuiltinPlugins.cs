@@ -22,6 +22,7 @@ public static class BuiltinPlugins
         Loadbalance.LoadbalancePlugin.Descriptor,
         Log.LogPlugin.Descriptor,
         Loop.LoopPlugin.Descriptor,
+        Minimal.MinimalSetup.Descriptor,
         Nsid.NsidSetup.Descriptor,
         Prometheus.PrometheusPlugin.Descriptor,
         Ready.ReadyPlugin.Descriptor,
