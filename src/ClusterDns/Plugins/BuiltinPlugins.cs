@@ -16,6 +16,7 @@ public static class BuiltinPlugins
         Debug.DebugPlugin.Descriptor,
         Errors.ErrorsPlugin.Descriptor,
         Forward.ForwardPlugin.Descriptor,
+        Header.HeaderSetup.Descriptor,
         Health.HealthPlugin.Descriptor,
         Hosts.HostsPlugin.Descriptor,
         Kubernetes.KubernetesPlugin.Descriptor,
