@@ -21,6 +21,7 @@ public static class BuiltinPlugins
         Hosts.HostsPlugin.Descriptor,
         Kubernetes.KubernetesPlugin.Descriptor,
         Loadbalance.LoadbalancePlugin.Descriptor,
+        Local.LocalSetup.Descriptor,
         Log.LogPlugin.Descriptor,
         Loop.LoopPlugin.Descriptor,
         Minimal.MinimalSetup.Descriptor,
