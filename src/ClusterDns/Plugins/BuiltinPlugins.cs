@@ -9,16 +9,23 @@ public static class BuiltinPlugins
     // One line per plugin, alphabetical, each ending in a comma (merges stay trivial).
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
     [
+        Any.AnySetup.Descriptor,
+        Bufsize.BufsizeSetup.Descriptor,
         Cache.CacheSetup.Descriptor,
+        Chaos.ChaosSetup.Descriptor,
         Debug.DebugSetup.Descriptor,
         Errors.ErrorsSetup.Descriptor,
         Forward.ForwardSetup.Descriptor,
+        Header.HeaderSetup.Descriptor,
         Health.HealthSetup.Descriptor,
         Hosts.HostsSetup.Descriptor,
         Kubernetes.KubernetesSetup.Descriptor,
         Loadbalance.LoadbalanceSetup.Descriptor,
+        Local.LocalSetup.Descriptor,
         Log.LogSetup.Descriptor,
         Loop.LoopSetup.Descriptor,
+        Minimal.MinimalSetup.Descriptor,
+        Nsid.NsidSetup.Descriptor,
         Prometheus.PrometheusSetup.Descriptor,
         Ready.ReadySetup.Descriptor,
         Reload.ReloadSetup.Descriptor,

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using ClusterDns.Protocol;
@@ -137,6 +138,28 @@ public sealed class DnsRequest
             DnsNameSpan.ToLower(_lowerName.AsSpan(0, _info.NameLength));
         }
         return disposition;
+    }
+
+    /// <summary>Lowers the client's EDNS0 UDP size (bufsize, as CoreDNS rewrites the request's OPT): the reply limit, the
+    /// size echoed in the reply's OPT and the size a forwarded query carries all follow. Never raises it; no-op without EDNS.</summary>
+    public void LowerUdpSize(ushort size)
+    {
+        if (!_info.HasOpt || _info.UdpPayloadSize <= size)
+        {
+            return;
+        }
+        _info.UdpPayloadSize = size;
+        // The OPT's CLASS (the UDP size) sits before its TTL and RDLENGTH, 8 octets ahead of the RDATA.
+        BinaryPrimitives.WriteUInt16BigEndian(_query.AsSpan(_info.OptDataOffset - 8), size);
+        _message = null;
+    }
+
+    /// <summary>Replaces the query's header flags (header's query rules); replies echo RD and CD from the query.</summary>
+    public void SetQueryFlags(ushort flags)
+    {
+        _info.Header.Flags = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(_query.AsSpan(2), flags);
+        _message = null;
     }
 
     /// <summary>Sets the client endpoint for in-memory use (tests, internal sub-queries).</summary>
