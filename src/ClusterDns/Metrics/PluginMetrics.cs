@@ -22,19 +22,6 @@ public static class HostsMetrics
         "The timestamp of the last reload of hosts file.");
 }
 
-/// <summary><c>coredns_template_*</c>.</summary>
-public static class TemplateMetrics
-{
-    public static Counter Matches { get; } = PromMetrics.CreateCounter("coredns_template_matches_total",
-        "Counter of template regex matches.", ["server", "zone", "view", "class", "type"]);
-
-    public static Counter TemplateFailures { get; } = PromMetrics.CreateCounter("coredns_template_template_failures_total",
-        "Counter of go template failures.", ["server", "zone", "view", "class", "type", "section", "template"]);
-
-    public static Counter RRFailures { get; } = PromMetrics.CreateCounter("coredns_template_rr_failures_total",
-        "Counter of mis-templated RRs.", ["server", "zone", "view", "class", "type", "section", "template"]);
-}
-
 /// <summary><c>coredns_acl_*</c>.</summary>
 public static class AclMetrics
 {
@@ -88,7 +75,7 @@ public static class MetricsCatalog
         _ = HealthMetrics.RequestDuration;
         _ = AutopathMetrics.Success;
         _ = HostsMetrics.ReloadTimestamp;
-        _ = TemplateMetrics.Matches;
+        _ = Plugins.Template.TemplateMetrics.Matches;
         _ = AclMetrics.Blocked;
         _ = DnssecMetrics.CacheHits;
         _ = LocalMetrics.LocalhostRequests;

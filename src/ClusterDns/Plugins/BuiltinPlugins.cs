@@ -22,6 +22,7 @@ public static class BuiltinPlugins
         Prometheus.PrometheusPlugin.Descriptor,
         Ready.ReadyPlugin.Descriptor,
         Reload.ReloadLifecycle.Descriptor,
+        Template.TemplateSetup.Descriptor,
         Transfer.TransferPlugin.Descriptor,
         Whoami.WhoamiPlugin.Descriptor,
     ]);
