@@ -111,7 +111,7 @@ internal sealed class GoTemplateParser
                 _pos = _text.Length;
                 return (list, null, _pos);
             }
-            _pos = open + (leftTrim ? 3 : 2);
+            _pos = open + (leftTrim ? 4 : 2);
             if (TrySkipComment())
             {
                 continue;
