@@ -43,7 +43,7 @@ public sealed class GoTemplateTests
         { "{{ range $i, $m := .Match }}{{ $i }}={{ $m }};{{ end }}", "0=ip-10-1;1=10;2=1;" },
         { "{{ range .Match }}[{{ . }}]{{ else }}empty{{ end }}", "[ip-10-1][10][1]" },
         { "{{ $n := index .Match 1 }}{{ $n }}{{ $n = \"x\" }}{{ $n }} {{ $.Zone }}", "10x example." },
-        { "a {{- /* comment */ -}} b {{- \" c \" -}} d", "a b c d" },
+        { "a {{- /* comment */ -}} b {{- \" c \" -}} d", "ab c d" },
         { "{{ .Question.Name }} {{ .Question.Qtype }} {{ .Question.Qclass }} {{ .Message.Id }} {{ len .Message.Question }}", "IP-10-1-2-3.example. 1 1 4660 1" },
         { "{{ `raw {{` }}", "raw {{" },
         { "{{ (index .Match 0) }} {{ -1 }} {{ 0x10 }}", "ip-10-1 -1 16" },
