@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using ClusterDns.Metrics;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
@@ -65,13 +66,20 @@ public sealed class TemplatePlugin : DnsPlugin
                     textLength = WriteNameText(name, text);
                 }
                 var regexes = template.Definition.Regexes;
-                for (var i = 0; i < regexes.Count; i++)
+                try
                 {
-                    if (regexes[i].MatchesEverything || regexes[i].Regex.IsMatch(text[..textLength]))
+                    for (var i = 0; i < regexes.Count; i++)
                     {
-                        matched = i;
-                        break;
+                        if (regexes[i].MatchesEverything || regexes[i].Regex.IsMatch(text[..textLength]))
+                        {
+                            matched = i;
+                            break;
+                        }
                     }
+                }
+                catch (RegexMatchTimeoutException exception)
+                {
+                    return new ValueTask<DnsResult>(new DnsResult(DnsRcode.ServFail, $"plugin/template: regex {exception.Pattern} timed out"));
                 }
             }
             if (matched < 0)
@@ -171,7 +179,15 @@ public sealed class TemplatePlugin : DnsPlugin
     private async ValueTask<DnsResult> ServeDynamicAsync(DnsRequest request, CompiledTemplate template, Labels labels, int regexIndex,
         CancellationToken cancellationToken)
     {
-        var data = BuildData(request, template, labels, regexIndex);
+        TemplateData data;
+        try
+        {
+            data = BuildData(request, template, labels, regexIndex);
+        }
+        catch (RegexMatchTimeoutException exception)
+        {
+            return new DnsResult(DnsRcode.ServFail, $"plugin/template: regex {exception.Pattern} timed out");
+        }
         var definition = template.Definition;
         var reply = request.CreateReply(DnsRcode.NoError);
         reply.Additionals.Clear();

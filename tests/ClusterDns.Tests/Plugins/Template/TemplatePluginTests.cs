@@ -80,6 +80,9 @@ public sealed class TemplatePluginTests
             "test.example.", DnsType.ANY, DnsRcode.ServFail, [], Authoritative: false),
         new("NoRegexMatchWithoutFallthrough", "    template IN A example {\n        match ^ip-.*$\n        answer \"{{ .Name }} 60 IN A 10.0.0.1\"\n    }",
             "other.example.", DnsType.A, DnsRcode.ServFail, [], Authoritative: false),
+        // RE2 runs in linear time; here a pathological pattern hits the per-match limit instead of hanging the server.
+        new("PathologicalRegexTimesOut", "    template IN A example {\n        match \"^(a+)+$\"\n        answer \"{{ .Name }} 60 IN A 10.0.0.1\"\n    }",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.", DnsType.A, DnsRcode.ServFail, [], Authoritative: false),
         new("OutsideTheZonePassesOn", "    template IN A example {\n        match ^ip-.*$\n        answer \"{{ .Name }} 60 IN A 10.0.0.1\"\n    }",
             "other.test.", DnsType.A, DnsRcode.NoError, [PassedOn]),
         new("OtherTypePassesOn", "    template IN A example {\n        answer \"{{ .Name }} 60 IN A 10.0.0.1\"\n    }",
