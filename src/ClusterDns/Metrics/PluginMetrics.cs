@@ -14,19 +14,6 @@ public static class AutopathMetrics
         "Counter of requests that did autopath.", ["server"]);
 }
 
-/// <summary><c>coredns_template_*</c>.</summary>
-public static class TemplateMetrics
-{
-    public static Counter Matches { get; } = PromMetrics.CreateCounter("coredns_template_matches_total",
-        "Counter of template regex matches.", ["server", "zone", "view", "class", "type"]);
-
-    public static Counter TemplateFailures { get; } = PromMetrics.CreateCounter("coredns_template_template_failures_total",
-        "Counter of go template failures.", ["server", "zone", "view", "class", "type", "section", "template"]);
-
-    public static Counter RRFailures { get; } = PromMetrics.CreateCounter("coredns_template_rr_failures_total",
-        "Counter of mis-templated RRs.", ["server", "zone", "view", "class", "type", "section", "template"]);
-}
-
 /// <summary><c>coredns_acl_*</c>.</summary>
 public static class AclMetrics
 {
@@ -56,13 +43,6 @@ public static class DnssecMetrics
         "The count of cache misses.", ["server"]);
 }
 
-/// <summary><c>coredns_local_localhost_requests_total</c> (no server label).</summary>
-public static class LocalMetrics
-{
-    public static Counter LocalhostRequests { get; } = PromMetrics.CreateCounter("coredns_local_localhost_requests_total",
-        "Counter of localhost.<domain> requests.");
-}
-
 /// <summary>
 /// Registers every metric family up front. CoreDNS registers all compiled-in plugins' metrics at init (promauto), so
 /// unlabelled series (<c>coredns_reload_failed_total 0</c>, <c>coredns_health_request_failures_total 0</c>…) are on
@@ -80,9 +60,9 @@ public static class MetricsCatalog
         _ = Plugins.Health.HealthMetrics.RequestDuration;
         _ = AutopathMetrics.Success;
         _ = Plugins.Hosts.HostsMetrics.ReloadTimestamp;
-        _ = TemplateMetrics.Matches;
+        _ = Plugins.Template.TemplateMetrics.Matches;
         _ = AclMetrics.Blocked;
         _ = DnssecMetrics.CacheHits;
-        _ = LocalMetrics.LocalhostRequests;
+        _ = Plugins.Local.LocalMetrics.LocalhostRequests;
     }
 }

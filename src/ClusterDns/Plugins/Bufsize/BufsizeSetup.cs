@@ -1,3 +1,4 @@
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Server;
 
 namespace ClusterDns.Plugins.Bufsize;
