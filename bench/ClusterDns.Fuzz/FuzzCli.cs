@@ -127,16 +127,24 @@ public static class FuzzCli
     private static int Replay(string target, string path, TextWriter output)
     {
         var input = File.ReadAllBytes(path);
-        try
+        var code = 0;
+        // On a thread with the thread pool's stack size (1.5 MiB), where the server runs this code: deep recursion
+        // that a main thread survives can still overflow there.
+        var thread = new Thread(() =>
         {
-            CreateTarget(target).Run(input);
-            output.WriteLine($"{path}: ok");
-            return 0;
-        }
-        catch (Exception exception)
-        {
-            output.WriteLine($"{path}: {exception}");
-            return 1;
-        }
+            try
+            {
+                CreateTarget(target).Run(input);
+                output.WriteLine($"{path}: ok");
+            }
+            catch (Exception exception)
+            {
+                output.WriteLine($"{path}: {exception}");
+                code = 1;
+            }
+        }, 1536 * 1024);
+        thread.Start();
+        thread.Join();
+        return code;
     }
 }

@@ -35,6 +35,12 @@ public sealed class KubernetesTarget : IFuzzTarget
     }
 
     /// <summary>The documented ways a snapshot is refused: malformed JSON (including values of the wrong type for a
-    /// field), malformed YAML, and YAML the JSON conversion cannot represent.</summary>
-    public static bool IsRejection(Exception exception) => exception is JsonException or YamlException or FormatException;
+    /// field), malformed YAML, and YAML the JSON conversion cannot represent. YamlDotNet also reports some malformed
+    /// documents with an ArgumentException or InvalidOperationException thrown from its own scanner or parser; those are
+    /// rejections too (the loader's caller keeps the previous state on any of them) — but the same types thrown from
+    /// ClusterDns code are crashes.</summary>
+    public static bool IsRejection(Exception exception) =>
+        exception is JsonException or YamlException or FormatException
+        || (exception is ArgumentException or InvalidOperationException
+            && exception.TargetSite?.DeclaringType?.Namespace?.StartsWith("YamlDotNet", StringComparison.Ordinal) == true);
 }
