@@ -355,14 +355,18 @@ internal sealed class ParseRun
     {
         // Relative to the file holding the import token, not the working directory (caddy issue #867).
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(CurrentFile)) ?? Directory.GetCurrentDirectory();
-        var globPattern = Path.GetFullPath(Path.IsPathRooted(pattern) ? pattern : Path.Combine(baseDir, pattern));
+        var combined = Path.IsPathRooted(pattern) ? pattern : Path.Combine(baseDir, pattern);
+        // No path holds a NUL (GetFullPath throws on one); Go's filepath.Glob simply matches nothing, so CoreDNS ends
+        // in the not-found error or the no-match warning below.
+        var hasNul = combined.Contains('\0');
+        var globPattern = hasNul ? combined : Path.GetFullPath(combined);
         if (Count(globPattern, '*') > 1 || Count(globPattern, '?') > 1 ||
             (globPattern.Contains('[') && globPattern.Contains(']')))
         {
             throw Err($"Glob pattern may only contain one wildcard (*), but has others: {globPattern}");
         }
 
-        var matches = Glob.Match(globPattern);
+        var matches = hasNul ? [] : Glob.Match(globPattern);
         if (matches.Count == 0)
         {
             if (globPattern.IndexOfAny(['*', '?', '[', ']']) >= 0)

@@ -45,7 +45,7 @@ public static class ModelConverter
         if (meta?.Name is null) return null;
         var spec = s.Spec;
         ImmutableArray<string> ips;
-        if (spec?.ClusterIPs is { Count: > 0 } list) ips = [.. list];
+        if (spec?.ClusterIPs is { Count: > 0 } list) ips = NonNull(list);
         else if (!string.IsNullOrEmpty(spec?.ClusterIP)) ips = [spec.ClusterIP];
         else ips = [];
 
@@ -54,12 +54,13 @@ public static class ModelConverter
             : ServiceKind.ClusterIP;
 
         ImmutableArray<ServicePortInfo> ports;
-        if (spec?.Ports is { Count: 1 } one) ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port));
+        // A null list item (`ports: [null]` in a snapshot file; the API server never sends one) is skipped.
+        if (spec?.Ports is { Count: 1 } one && one[0] is { } only) ports = Interner.Ports(Interner.Port(only.Name, only.Protocol, only.Port));
         else if (spec?.Ports is { Count: > 0 } sp)
         {
             var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
-            foreach (var p in sp) b.Add(Interner.Port(p.Name, p.Protocol, p.Port));
-            ports = b.MoveToImmutable();
+            foreach (var p in sp) if (p is not null) b.Add(Interner.Port(p.Name, p.Protocol, p.Port));
+            ports = b.Count > 0 ? b.ToImmutable() : ServicePortInfo.SentinelOnly;
         }
         else ports = ServicePortInfo.SentinelOnly;
 
@@ -74,12 +75,12 @@ public static class ModelConverter
         string serviceName = meta.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var sn) ? sn ?? "" : "";
 
         ImmutableArray<ServicePortInfo> ports;
-        if (s.Ports is { Count: 1 } one) ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port ?? -1));
+        if (s.Ports is { Count: 1 } one && one[0] is { } only) ports = Interner.Ports(Interner.Port(only.Name, only.Protocol, only.Port ?? -1));
         else if (s.Ports is { Count: > 0 } sp)
         {
             var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
-            foreach (var p in sp) b.Add(Interner.Port(p.Name, p.Protocol, p.Port ?? -1));
-            ports = b.MoveToImmutable();
+            foreach (var p in sp) if (p is not null) b.Add(Interner.Port(p.Name, p.Protocol, p.Port ?? -1));
+            ports = b.Count > 0 ? b.ToImmutable() : ServicePortInfo.SentinelOnly;
         }
         else ports = ServicePortInfo.SentinelOnly;
 
@@ -89,9 +90,10 @@ public static class ModelConverter
             var b = ImmutableArray.CreateBuilder<EndpointInfo>(eps.Count);
             foreach (var e in eps)
             {
+                if (e is null) continue;
                 var target = e.TargetRef?.Name;
                 b.Add(new EndpointInfo(
-                    e.Addresses is { Count: > 0 } a ? [.. a] : [],
+                    e.Addresses is { Count: > 0 } a ? NonNull(a) : [],
                     e.Hostname,
                     target is { Length: <= 63 } ? target : null,   // longer names cannot be a DNS label (docs/kubernetes-dns.md §1)
                     Interner.InternOrNull(e.NodeName),
@@ -99,7 +101,7 @@ public static class ModelConverter
                     Interner.InternOrNull(e.Zone)));
             }
 
-            endpoints = b.MoveToImmutable();
+            endpoints = b.ToImmutable();
         }
 
         DateTimeOffset? trigger = null;
@@ -108,6 +110,13 @@ public static class ModelConverter
             trigger = parsed;
 
         return new EndpointSliceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, serviceName, ports, endpoints, trigger);
+    }
+
+    private static ImmutableArray<string> NonNull(IList<string> items)
+    {
+        var b = ImmutableArray.CreateBuilder<string>(items.Count);
+        foreach (var item in items) if (item is not null) b.Add(item);
+        return b.ToImmutable();
     }
 
     public static PodInfo? ToPod(V1Pod p) =>

@@ -171,23 +171,29 @@ public static class SnapshotLoader
         return ms.ToArray();
     }
 
-    private static void Write(Utf8JsonWriter w, YamlNode node)
+    /// <summary>The JSON reader's default depth limit: deeper YAML would only be refused after conversion.</summary>
+    private const int MaxDepth = 64;
+
+    private static void Write(Utf8JsonWriter w, YamlNode node, int depth = 0)
     {
+        if (depth > MaxDepth) throw new FormatException($"YAML nested deeper than {MaxDepth} levels at {node.Start}");
         switch (node)
         {
             case YamlMappingNode map:
                 w.WriteStartObject();
                 foreach (var (key, value) in map.Children)
                 {
-                    w.WritePropertyName(((YamlScalarNode)key).Value ?? "");
-                    Write(w, value);
+                    // A complex key (`? [a, b] : c`) is valid YAML but has no JSON form.
+                    if (key is not YamlScalarNode scalarKey) throw new FormatException($"unsupported YAML mapping key at {key.Start}");
+                    w.WritePropertyName(scalarKey.Value ?? "");
+                    Write(w, value, depth + 1);
                 }
 
                 w.WriteEndObject();
                 break;
             case YamlSequenceNode seq:
                 w.WriteStartArray();
-                foreach (var item in seq.Children) Write(w, item);
+                foreach (var item in seq.Children) Write(w, item, depth + 1);
                 w.WriteEndArray();
                 break;
             case YamlScalarNode scalar:

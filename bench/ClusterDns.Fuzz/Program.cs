@@ -1,0 +1,3 @@
+using ClusterDns.Fuzz;
+
+return await FuzzCli.RunAsync(args, Console.Out);
