@@ -69,6 +69,7 @@ internal static partial class Program
             });
         });
         root.Subcommands.Add(BuildExplainCommand(conf, port));
+        root.Subcommands.Add(BuildCheckCommand(conf, port));
         var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
         return root.Parse(args).Invoke(config);
     }
@@ -111,6 +112,24 @@ internal static partial class Program
                 await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
                 return 1;
             }
+        });
+        return command;
+    }
+
+    private static Command BuildCheckCommand(Option<string?> conf, Option<int> port)
+    {
+        var configMap = new Option<string?>("--configmap") { Description = "Check data.Corefile of a ConfigMap as 'kubectl get cm coredns -n kube-system -o yaml' prints it" };
+        var command = new Command("check", "Build the Corefile without serving and report every problem with its file and line") { configMap };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            using var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders()
+                .AddProvider(new CoreDnsLoggerProvider(Console.Error, LogLevel.Warning)));
+            return await CheckCommand.RunAsync(new CheckOptions
+            {
+                Conf = result.GetValue(conf),
+                ConfigMap = result.GetValue(configMap),
+                DnsPort = result.GetValue(port),
+            }, loggerFactory, Console.Out, Console.Error).ConfigureAwait(false);
         });
         return command;
     }
