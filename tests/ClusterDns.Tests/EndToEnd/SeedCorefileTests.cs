@@ -76,7 +76,7 @@ public sealed class SeedCorefileTests(ITestOutputHelper output)
 
         // The watch is live: a change on the API shows up on port 54.
         api.Upsert(F1Api.Service("istio-system", "kiali-next", "10.96.145.99", 20001));
-        await DnsProbe.WaitUntilAsync(async () => (await DnsProbe.AddressesAsync(target, "kiali-next.istio-system.svc.cluster.local.")).Addresses is ["10.96.145.99"],
+        await Eventually.True(async () => (await DnsProbe.AddressesAsync(target, "kiali-next.istio-system.svc.cluster.local.")).Addresses is ["10.96.145.99"],
             "kiali-next to appear");
     }
 

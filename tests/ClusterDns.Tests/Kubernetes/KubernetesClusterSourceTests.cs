@@ -355,13 +355,3 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Status = new V1PodStatus { PodIP = ip, Phase = phase },
     };
 }
-
-/// <summary>A clock whose "now" the test sets; timers still run on real time.</summary>
-internal sealed class ManualClock(long unixSeconds) : TimeProvider
-{
-    private long _now = unixSeconds;
-
-    public void Set(long unixSeconds) => Interlocked.Exchange(ref _now, unixSeconds);
-
-    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(Interlocked.Read(ref _now));
-}

@@ -36,17 +36,3 @@ public sealed class XunitLoggerProvider(ITestOutputHelper output, LogLevel minLe
         }
     }
 }
-
-/// <summary>Polls a condition until it holds or a deadline passes (no sleeps as assertions).</summary>
-public static class Eventually
-{
-    public static async Task True(Func<bool> condition, TimeSpan? timeout = null, string? because = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail("condition not met in time" + (because is null ? "" : ": " + because));
-            await Task.Delay(20);
-        }
-    }
-}

@@ -2,6 +2,7 @@ using ClusterDns.Kubernetes;
 using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
+using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
 

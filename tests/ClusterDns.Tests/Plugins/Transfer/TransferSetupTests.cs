@@ -1,4 +1,3 @@
-using ClusterDns.Tests.EndToEnd;
 using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Transfer;

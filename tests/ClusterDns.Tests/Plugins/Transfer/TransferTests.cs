@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.EndToEnd;
 using ClusterDns.Tests.TestSupport;
 using Xunit.Abstractions;
 

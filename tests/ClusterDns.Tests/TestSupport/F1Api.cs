@@ -2,12 +2,10 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using ClusterDns.Kubernetes;
-using ClusterDns.Tests.Plugins.Kubernetes;
-using ClusterDns.Tests.TestSupport;
 using k8s;
 using k8s.Models;
 
-namespace ClusterDns.Tests.EndToEnd;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
 /// Fixture F1 (spec §13) as Kubernetes objects for the test API server, converted from the in-code
