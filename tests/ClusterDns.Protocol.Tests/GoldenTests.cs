@@ -32,7 +32,7 @@ public class GoldenTests
 
     [Theory]
     [MemberData(nameof(DigQueries))]
-    public void DigQueryParsesAndIsReproducedExactly(string command, string hex, ushort id, ushort flags, string name, DnsType type, string? opt)
+    public void Dig_query_parses_and_is_reproduced_exactly(string command, string hex, ushort id, ushort flags, string name, DnsType type, string? opt)
     {
         var wire = Convert.FromHexString(hex);
         Span<byte> nameBuffer = stackalloc byte[255];
@@ -163,7 +163,7 @@ public class GoldenTests
     }
 
     [Fact]
-    public async Task DnsClientReadsOurAnswersAndWeReadItsQueries()
+    public async Task DnsClient_reads_our_answers_and_we_read_its_queries()
     {
         using var responder = new Responder(Answer);
         var client = new LookupClient(new LookupClientOptions(new NameServer(IPAddress.Loopback, responder.Port))
@@ -219,7 +219,7 @@ public class GoldenTests
     }
 
     [Fact]
-    public void DigReadsOurAnswers()
+    public void Dig_reads_our_answers()
     {
         var dig = new[] { "/usr/bin/dig", "/bin/dig" }.FirstOrDefault(File.Exists);
         if (dig is null)

@@ -58,7 +58,7 @@ public class ZoneTextTests
     }
 
     [Fact]
-    public void RelativeNamesUseTheOrigin()
+    public void Relative_names_use_the_origin()
     {
         var origin = DnsName.Parse("cluster.local.");
         Assert.Equal("web.cluster.local.\t5\tIN\tCNAME\tcluster.local.", ZoneText.ParseRecord("web 5 IN CNAME @", origin).ToString());

@@ -24,7 +24,7 @@ public sealed class LiveChangeTests
         }, addresses.Length == 0 ? $"{name} NXDOMAIN" : $"{name} -> {string.Join(",", addresses)}");
 
     [Fact]
-    public async Task NamespaceLabelsMoveNamespacesInAndOut()
+    public async Task Namespace_labels_move_namespaces_in_and_out()
     {
         var (api, server, target) = await StartAsync("PL");
         await using var _ = api;
@@ -38,7 +38,7 @@ public sealed class LiveChangeTests
     }
 
     [Fact]
-    public async Task SlicesAndVerifiedPodsFollowTheApi()
+    public async Task Slices_and_verified_pods_follow_the_api()
     {
         var (api, server, target) = await StartAsync("PV");
         await using var _ = api;

@@ -25,7 +25,7 @@ public sealed class SeedCorefileTests(ITestOutputHelper output)
         """;
 
     [Fact]
-    public async Task SeedCorefileAnswersFromTheExampleCluster()
+    public async Task Seed_corefile_answers_from_the_example_cluster()
     {
         if (!PortFree(54, ProtocolType.Udp) || !PortFree(54, ProtocolType.Tcp))
         {

@@ -9,7 +9,7 @@ namespace ClusterDns.Tests.EndToEnd;
 public sealed partial class SnapshotDemoTests
 {
     [Fact]
-    public async Task DemoServesTheSnapshotAndPicksUpEdits()
+    public async Task Demo_serves_the_snapshot_and_picks_up_edits()
     {
         var examples = Path.Combine(AppContext.BaseDirectory, "examples");
         var corefile = await File.ReadAllTextAsync(Path.Combine(examples, "Corefile"));

@@ -11,7 +11,7 @@ namespace ClusterDns.Tests.Kubernetes;
 public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : ClusterSourceTestBase(output)
 {
     [Fact]
-    public async Task InitialSync_LoadsExampleClusterWithExactSlimFields()
+    public async Task Initial_sync_loads_example_cluster_with_exact_slim_fields()
     {
         var source = await StartSyncedAsync();
         var s = source.Current;
@@ -55,7 +55,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Paging_ListsEverythingInPagesOfTwo()
+    public async Task Paging_lists_everything_in_pages_of_two()
     {
         var options = Fast with { PageSize = 2 };
         var source = await StartSyncedAsync(options);
@@ -65,7 +65,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Watch_AppliesAddedModifiedDeletedAndBookmarks()
+    public async Task Watch_applies_added_modified_deleted_and_bookmarks()
     {
         var source = await StartSyncedAsync();
         var changes = new List<ClusterChange>();
@@ -95,7 +95,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Bookmark_MovesTheResumeResourceVersion()
+    public async Task Bookmark_moves_the_resume_resource_version()
     {
         var source = await StartSyncedAsync();
         Server.Upsert(Pod("default", "other", "10.244.9.9"));   // moves the global RV without touching services
@@ -109,7 +109,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Serial_BumpsOnlyOnDnsRelevantChanges()
+    public async Task Serial_bumps_only_on_dns_relevant_changes()
     {
         var clock = new ManualClock(1_700_000_000);
         var options = Fast with { Time = clock };
@@ -144,7 +144,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_ApiDownAtStart_SyncsWhenItComesUp()
+    public async Task Fault_api_down_at_start_syncs_when_it_comes_up()
     {
         Server.SetOutage(true);
         var source = NewSource();
@@ -158,7 +158,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_ApiDownAfterSync_KeepsStateThenConverges()
+    public async Task Fault_api_down_after_sync_keeps_state_then_converges()
     {
         var source = await StartSyncedAsync();
         var before = ClusterStateText.Of(source.Current);
@@ -176,7 +176,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_AnEventThatCannotBeApplied_IsSkippedAndLaterEventsFlow()
+    public async Task Fault_an_event_that_cannot_be_applied_is_skipped_and_later_events_flow()
     {
         var source = await StartSyncedAsync();
         var broken = Service("default", "broken", "10.96.1.5", 80);
@@ -191,7 +191,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Fault_CutWatch_ResumesFromLastRvWithoutRelist(bool abort)
+    public async Task Fault_cut_watch_resumes_from_last_rv_without_relist(bool abort)
     {
         var source = await StartSyncedAsync();
         var watches = Server.WatchRequests(ApiResource.Services);
@@ -205,7 +205,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Fault_CompactionWhileDisconnected_RelistsAndReconciles(bool goneAsHttpStatus)
+    public async Task Fault_compaction_while_disconnected_relists_and_reconciles(bool goneAsHttpStatus)
     {
         Server.GoneAsHttpStatus = goneAsHttpStatus;
         var source = await StartSyncedAsync();
@@ -223,7 +223,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_SilentWatch_WatchdogRestartsIt()
+    public async Task Fault_silent_watch_watchdog_restarts_it()
     {
         var options = Fast with { WatchTimeout = TimeSpan.FromSeconds(1), WatchdogSlack = TimeSpan.FromMilliseconds(300) };
         var source = await StartSyncedAsync(options);
@@ -238,7 +238,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Burst_OfThousandChanges_Converges()
+    public async Task Burst_of_thousand_changes_converges()
     {
         var source = await StartSyncedAsync();
         int raised = 0;
@@ -256,7 +256,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task LabelSelectors_FilterServerSide_AndSelectorMovesAreDeletes()
+    public async Task Label_selectors_filter_server_side_and_selector_moves_are_deletes()
     {
         var options = Fast with { LabelSelector = "app=web", NamespaceLabelSelector = "kubernetes.io/metadata.name!=istio-system" };
         var source = await StartSyncedAsync(options);
@@ -278,7 +278,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Pods_FieldSelectorAndDeletionTimestamp()
+    public async Task Pods_field_selector_and_deletion_timestamp()
     {
         var source = await StartSyncedAsync();
         Server.Upsert(Pod("default", "done", "10.244.8.1", phase: "Succeeded"));
@@ -298,7 +298,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task NoEndpointsAndNoPods_StartOnlyNamespacesAndServices()
+    public async Task No_endpoints_and_no_pods_start_only_namespaces_and_services()
     {
         var options = Fast with { WatchEndpointSlices = false, WatchPods = false };
         var source = await StartSyncedAsync(options);

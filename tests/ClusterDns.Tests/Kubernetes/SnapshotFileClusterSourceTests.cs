@@ -17,7 +17,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public void YamlList_AsKubectlPrintsIt()
+    public void Yaml_list_as_kubectl_prints_it()
     {
         var s = SnapshotLoader.Parse(Fixtures.Read("snapshot-list.yaml"));
         Assert.Equal(["default", "shop"], s.Namespaces.Keys.Order());   // shop exists implicitly
@@ -35,7 +35,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public void JsonList_AndApiListsAndMultiDocYaml_GiveTheSameState()
+    public void Json_list_and_api_lists_and_multi_doc_yaml_give_the_same_state()
     {
         // A kubectl-style `List` combining the four example API lists.
         var items = new JsonArray();
@@ -75,7 +75,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public void Json_IsReadItemByItem_WhateverThePropertyOrderOrShape()
+    public void Json_is_read_item_by_item_whatever_the_property_order_or_shape()
     {
         // `kind` after `items`, a typed list whose items carry no kind, a bare array of objects and a BOM: the
         // streaming reader must give what one whole-document parse gives.
@@ -107,7 +107,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public async Task LiveEdits_ArePickedUp_AndBrokenEditsKeepTheOldState()
+    public async Task Live_edits_are_picked_up_and_broken_edits_keep_the_old_state()
     {
         var file = Path.Combine(_dir, "cluster.yaml");
         File.WriteAllText(file, Fixtures.Read("snapshot-list.yaml"));
@@ -135,7 +135,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public async Task Directory_OfFiles_IsWatched()
+    public async Task Directory_of_files_is_watched()
     {
         File.WriteAllText(Path.Combine(_dir, "a.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\nspec: {clusterIP: 10.0.0.1}\n");
         await using var source = new SnapshotFileClusterSource(_dir, _logs, TimeSpan.FromMilliseconds(50));

@@ -23,7 +23,7 @@ public sealed class KubernetesPluginTests
         new(F1Fixture.ParseOptions(F1Fixture.ProfileText("P0")), [F1Fixture.ServerAddress], upstream: upstream, source: source);
 
     [Fact]
-    public async Task OutOfZoneGoesToNext()
+    public async Task Out_of_zone_goes_to_next()
     {
         var (reply, next, _) = await Ask(Plugin(new StaticClusterSource(F1Fixture.Build(), true)), "www.example.com.", DnsType.A);
         Assert.Null(reply);
@@ -31,7 +31,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task EdnsIsEchoed()
+    public async Task Edns_is_echoed()
     {
         var (reply, _, _) = await Ask(Plugin(new StaticClusterSource(F1Fixture.Build(), true)), "web.ns1.svc.cluster.local.", DnsType.A, edns: 1232);
         Assert.NotNull(reply!.Opt);
@@ -39,7 +39,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task ChangeEventRebuildsTheIndex()
+    public async Task Change_event_rebuilds_the_index()
     {
         var source = new StaticClusterSource(F1Fixture.Build(), true);
         var plugin = Plugin(source);
@@ -51,7 +51,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task SyncAfterStartStopsServfail()
+    public async Task Sync_after_start_stops_servfail()
     {
         var source = new StaticClusterSource(ClusterState.Empty, false);
         var plugin = Plugin(source);
@@ -63,7 +63,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task StartAsyncGivesUpAfterStartupTimeout()
+    public async Task StartAsync_gives_up_after_startup_timeout()
     {
         var options = F1Fixture.ParseOptions("kubernetes cluster.local {\n startup_timeout 300ms\n}");
         var source = new StaticClusterSource(ClusterState.Empty, false);
@@ -76,7 +76,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task NoUpstreamReplyMeansNoData()
+    public async Task No_upstream_reply_means_no_data()
     {
         var plugin = Plugin(new StaticClusterSource(F1Fixture.Build(), true), (_, _, _) => ValueTask.FromResult<DnsMessage?>(null));
         var (reply, _, _) = await Ask(plugin, "ext.ns1.svc.cluster.local.", DnsType.A);
@@ -86,7 +86,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task UpstreamTruncationIsCopied()
+    public async Task Upstream_truncation_is_copied()
     {
         var plugin = Plugin(new StaticClusterSource(F1Fixture.Build(), true), (n, t, _) =>
         {

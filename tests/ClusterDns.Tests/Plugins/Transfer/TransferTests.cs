@@ -89,7 +89,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     private static string Expected(string line) => ZoneText.ParseRecord(F1Api.Localize(line)).ToString();
 
     [Fact]
-    public async Task X1_NamespaceFilteredTransferIsExactAndOrdered()
+    public async Task X1_namespace_filtered_transfer_is_exact_and_ordered()
     {
         await using var setup = await StartAsync("    namespaces ns2\n");
         string[] expected =
@@ -110,7 +110,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task X2_FullFixtureHeadlessExternalAndPortless()
+    public async Task X2_full_fixture_headless_external_and_portless()
     {
         await using var setup = await StartAsync();
         var records = await RawTransferAsync(setup.Target, "cluster.local.");
@@ -148,7 +148,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     private static partial Regex HlOwner();
 
     [Fact]
-    public async Task X3_IxfrWithCurrentSerialIsOneSoaOlderSerialIsFullTransfer()
+    public async Task X3_ixfr_with_current_serial_is_one_soa_older_serial_is_full_transfer()
     {
         await using var setup = await StartAsync();
         var soa = (await DnsProbe.UdpAsync(setup.Target, "cluster.local.", DnsType.SOA)).Answer.OfType<SoaRecord>().Single();
@@ -171,7 +171,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task X4_UdpSubNamesReverseZonesAndStrangersAreRefused()
+    public async Task X4_udp_sub_names_reverse_zones_and_strangers_are_refused()
     {
         await using var setup = await StartAsync();
         var udp = await DnsProbe.UdpAsync(setup.Target, "cluster.local.", DnsType.AXFR);
@@ -195,7 +195,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task PeersNotListedAreRefusedListedPeersTransfer()
+    public async Task Peers_not_listed_are_refused_listed_peers_transfer()
     {
         await using (var denied = await StartAsync(transfer: "    transfer {\n        to 10.9.9.9 192.0.2.200:53\n    }\n"))
         {
@@ -210,7 +210,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task LargeZonesStreamAsSeveralMessages()
+    public async Task Large_zones_stream_as_several_messages()
     {
         const int extra = 1200;
         await using var setup = await StartAsync(load: api =>
