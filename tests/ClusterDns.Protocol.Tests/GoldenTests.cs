@@ -157,7 +157,7 @@ public class GoldenTests
             default:
                 reply.Rcode = DnsRcode.NXDomain;
                 reply.Authorities.Add(new SoaRecord(N("ns.dns.cluster.local."), N("hostmaster.cluster.local."), 1700000000, 7200, 1800, 86400, 5)
-                    { Name = N("cluster.local."), Ttl = 5 });
+                { Name = N("cluster.local."), Ttl = 5 });
                 break;
         }
     }
@@ -168,7 +168,11 @@ public class GoldenTests
         using var responder = new Responder(Answer);
         var client = new LookupClient(new LookupClientOptions(new NameServer(IPAddress.Loopback, responder.Port))
         {
-            UseCache = false, Retries = 0, Timeout = TimeSpan.FromSeconds(5), UseTcpFallback = false, ContinueOnDnsError = true,
+            UseCache = false,
+            Retries = 0,
+            Timeout = TimeSpan.FromSeconds(5),
+            UseTcpFallback = false,
+            ContinueOnDnsError = true,
             ThrowDnsErrors = false,
         });
 

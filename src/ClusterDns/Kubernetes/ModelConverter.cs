@@ -17,7 +17,10 @@ internal static class Interner
 
     public static string Intern(string value)
     {
-        if (Strings.TryGetValue(value, out var shared)) return shared;
+        if (Strings.TryGetValue(value, out var shared))
+        {
+            return shared;
+        }
         // Past the bound (unusual value variety) keep the copy rather than grow without limit.
         return Strings.Count >= MaxStrings ? value : Strings.GetOrAdd(value, value);
     }
@@ -42,26 +45,47 @@ public static class ModelConverter
     public static ServiceInfo? ToService(V1Service s)
     {
         var meta = s.Metadata;
-        if (meta?.Name is null) return null;
+        if (meta?.Name is null)
+        {
+            return null;
+        }
         var spec = s.Spec;
         ImmutableArray<string> ips;
-        if (spec?.ClusterIPs is { Count: > 0 } list) ips = [.. list];
-        else if (!string.IsNullOrEmpty(spec?.ClusterIP)) ips = [spec.ClusterIP];
-        else ips = [];
+        if (spec?.ClusterIPs is { Count: > 0 } list)
+        {
+            ips = [.. list];
+        }
+        else if (!string.IsNullOrEmpty(spec?.ClusterIP))
+        {
+            ips = [spec.ClusterIP];
+        }
+        else
+        {
+            ips = [];
+        }
 
         ServiceKind kind = spec?.Type == "ExternalName" ? ServiceKind.ExternalName
             : ips.Length > 0 && ips[0] == "None" ? ServiceKind.Headless
             : ServiceKind.ClusterIP;
 
         ImmutableArray<ServicePortInfo> ports;
-        if (spec?.Ports is { Count: 1 } one) ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port));
+        if (spec?.Ports is { Count: 1 } one)
+        {
+            ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port));
+        }
         else if (spec?.Ports is { Count: > 0 } sp)
         {
             var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
-            foreach (var p in sp) b.Add(Interner.Port(p.Name, p.Protocol, p.Port));
+            foreach (var p in sp)
+            {
+                b.Add(Interner.Port(p.Name, p.Protocol, p.Port));
+            }
             ports = b.MoveToImmutable();
         }
-        else ports = ServicePortInfo.SentinelOnly;
+        else
+        {
+            ports = ServicePortInfo.SentinelOnly;
+        }
 
         return new ServiceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, kind, ips,
             kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports);
@@ -70,18 +94,30 @@ public static class ModelConverter
     public static EndpointSliceInfo? ToSlice(V1EndpointSlice s)
     {
         var meta = s.Metadata;
-        if (meta?.Name is null) return null;
+        if (meta?.Name is null)
+        {
+            return null;
+        }
         string serviceName = meta.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var sn) ? sn ?? "" : "";
 
         ImmutableArray<ServicePortInfo> ports;
-        if (s.Ports is { Count: 1 } one) ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port ?? -1));
+        if (s.Ports is { Count: 1 } one)
+        {
+            ports = Interner.Ports(Interner.Port(one[0].Name, one[0].Protocol, one[0].Port ?? -1));
+        }
         else if (s.Ports is { Count: > 0 } sp)
         {
             var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
-            foreach (var p in sp) b.Add(Interner.Port(p.Name, p.Protocol, p.Port ?? -1));
+            foreach (var p in sp)
+            {
+                b.Add(Interner.Port(p.Name, p.Protocol, p.Port ?? -1));
+            }
             ports = b.MoveToImmutable();
         }
-        else ports = ServicePortInfo.SentinelOnly;
+        else
+        {
+            ports = ServicePortInfo.SentinelOnly;
+        }
 
         ImmutableArray<EndpointInfo> endpoints = [];
         if (s.Endpoints is { Count: > 0 } eps)
@@ -105,7 +141,9 @@ public static class ModelConverter
         DateTimeOffset? trigger = null;
         if (meta.Annotations is { } ann && ann.TryGetValue(LastChangeTriggerTimeAnnotation, out var t)
             && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
             trigger = parsed;
+        }
 
         return new EndpointSliceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, serviceName, ports, endpoints, trigger);
     }
@@ -121,32 +159,56 @@ public static class SerialRules
 {
     public static bool ServiceChanged(ServiceInfo? a, ServiceInfo? b)
     {
-        if (a is null || b is null) return a != b;
+        if (a is null || b is null)
+        {
+            return a != b;
+        }
         return a.ExternalName != b.ExternalName || !Seq.Equal(a.Ports, b.Ports);
     }
 
     public static bool SliceChanged(EndpointSliceInfo? a, EndpointSliceInfo? b, bool zonal = false)
     {
-        if (a is null || b is null) return a != b;
-        if (!Seq.Equal(a.Ports, b.Ports)) return true;
+        if (a is null || b is null)
+        {
+            return a != b;
+        }
+        if (!Seq.Equal(a.Ports, b.Ports))
+        {
+            return true;
+        }
         // Compare only what DNS shows: ready endpoints' addresses, hostnames (and zones with `zonal`), in order.
         int i = 0, j = 0;
         var ea = a.Endpoints;
         var eb = b.Endpoints;
         while (true)
         {
-            while (i < ea.Length && !ea[i].Ready) i++;
-            while (j < eb.Length && !eb[j].Ready) j++;
-            if (i == ea.Length || j == eb.Length) return i != ea.Length || j != eb.Length;
+            while (i < ea.Length && !ea[i].Ready)
+            {
+                i++;
+            }
+            while (j < eb.Length && !eb[j].Ready)
+            {
+                j++;
+            }
+            if (i == ea.Length || j == eb.Length)
+            {
+                return i != ea.Length || j != eb.Length;
+            }
             var x = ea[i++];
             var y = eb[j++];
-            if (x.Hostname != y.Hostname || !Seq.Equal(x.Addresses, y.Addresses) || (zonal && x.Zone != y.Zone)) return true;
+            if (x.Hostname != y.Hostname || !Seq.Equal(x.Addresses, y.Addresses) || (zonal && x.Zone != y.Zone))
+            {
+                return true;
+            }
         }
     }
 
     public static bool PodChanged(PodInfo? a, PodInfo? b)
     {
-        if (a is null || b is null) return a != b;
+        if (a is null || b is null)
+        {
+            return a != b;
+        }
         return a.PodIP != b.PodIP;
     }
 }

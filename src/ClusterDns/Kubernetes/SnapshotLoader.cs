@@ -18,10 +18,18 @@ public static class SnapshotLoader
     /// <summary>Files making up a snapshot path: the file itself, or a directory's *.yaml/*.yml/*.json in name order.</summary>
     public static IReadOnlyList<string> Files(string path)
     {
-        if (!Directory.Exists(path)) return [path];
+        if (!Directory.Exists(path))
+        {
+            return [path];
+        }
         var files = new List<string>();
         foreach (var f in Directory.EnumerateFiles(path))
-            if (Array.IndexOf(Extensions, Path.GetExtension(f).ToLowerInvariant()) >= 0) files.Add(f);
+        {
+            if (Array.IndexOf(Extensions, Path.GetExtension(f).ToLowerInvariant()) >= 0)
+            {
+                files.Add(f);
+            }
+        }
         files.Sort(StringComparer.Ordinal);
         return files;
     }
@@ -31,7 +39,9 @@ public static class SnapshotLoader
     {
         var acc = new Accumulator();
         foreach (var file in Files(path))
+        {
             Parse(File.ReadAllBytes(file), acc, kind => skipped?.Invoke(file, kind));
+        }
         return acc.ToState();
     }
 
@@ -46,7 +56,10 @@ public static class SnapshotLoader
     private static void Parse(byte[] utf8, Accumulator acc, Action<string>? skipped)
     {
         var bytes = utf8.AsSpan();
-        if (bytes.StartsWith(Encoding.UTF8.Preamble)) bytes = bytes[Encoding.UTF8.Preamble.Length..];
+        if (bytes.StartsWith(Encoding.UTF8.Preamble))
+        {
+            bytes = bytes[Encoding.UTF8.Preamble.Length..];
+        }
         var trimmed = bytes.TrimStart(" \t\r\n"u8);
         if (trimmed.Length > 0 && (trimmed[0] == (byte)'{' || trimmed[0] == (byte)'['))
         {
@@ -59,7 +72,10 @@ public static class SnapshotLoader
         stream.Load(new StringReader(Encoding.UTF8.GetString(bytes)));
         foreach (var yamlDoc in stream.Documents)
         {
-            if (yamlDoc.RootNode is YamlScalarNode { Value: null or "" }) continue;   // empty document
+            if (yamlDoc.RootNode is YamlScalarNode { Value: null or "" })
+            {
+                continue;   // empty document
+            }
             ParseJson(YamlToJson(yamlDoc.RootNode), acc, skipped);
         }
     }
@@ -69,7 +85,10 @@ public static class SnapshotLoader
     private static void ParseJson(ReadOnlySpan<byte> utf8, Accumulator acc, Action<string>? skipped)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
-        if (!reader.Read()) return;
+        if (!reader.Read())
+        {
+            return;
+        }
         ReadValue(ref reader, null, acc, skipped);
         // `kubectl … -o json >> file` twice gives two documents: the reader throws on the second rather than the
         // first being loaded alone.
@@ -80,7 +99,10 @@ public static class SnapshotLoader
     {
         if (reader.TokenType == JsonTokenType.StartArray)
         {
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) ReadValue(ref reader, impliedKind, acc, skipped);
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                ReadValue(ref reader, impliedKind, acc, skipped);
+            }
             return;
         }
 
@@ -92,8 +114,14 @@ public static class SnapshotLoader
             {
                 var isItems = reader.ValueTextEquals("items"u8);
                 reader.Read();
-                if (isItems && reader.TokenType == JsonTokenType.StartArray) ReadValue(ref reader, itemKind, acc, skipped);
-                else reader.Skip();
+                if (isItems && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    ReadValue(ref reader, itemKind, acc, skipped);
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
             return;
         }
@@ -124,18 +152,29 @@ public static class SnapshotLoader
     {
         if (e.ValueKind == JsonValueKind.Array)
         {
-            foreach (var item in e.EnumerateArray()) AddJson(item, impliedKind, acc, skipped);
+            foreach (var item in e.EnumerateArray())
+            {
+                AddJson(item, impliedKind, acc, skipped);
+            }
             return;
         }
 
-        if (e.ValueKind != JsonValueKind.Object) return;
+        if (e.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
         var kind = e.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : impliedKind;
-        if (kind is null) return;
+        if (kind is null)
+        {
+            return;
+        }
         if (kind.EndsWith("List", StringComparison.Ordinal))
         {
             // API lists omit each item's kind; kubectl's `List` keeps it.
             if (e.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+            {
                 AddJson(items, kind == "List" ? null : kind[..^4], acc, skipped);
+            }
             return;
         }
 
@@ -143,19 +182,34 @@ public static class SnapshotLoader
         switch (kind)
         {
             case "Namespace":
-                if (ModelConverter.ToNamespace(KubernetesJson.Deserialize<V1Namespace>(raw)) is { } ns) acc.Namespaces.Add(ns);
+                if (ModelConverter.ToNamespace(KubernetesJson.Deserialize<V1Namespace>(raw)) is { } ns)
+                {
+                    acc.Namespaces.Add(ns);
+                }
                 break;
             case "Service":
-                if (ModelConverter.ToService(KubernetesJson.Deserialize<V1Service>(raw)) is { } svc) acc.Services.Add(svc);
+                if (ModelConverter.ToService(KubernetesJson.Deserialize<V1Service>(raw)) is { } svc)
+                {
+                    acc.Services.Add(svc);
+                }
                 break;
             case "EndpointSlice":
-                if (ModelConverter.ToSlice(KubernetesJson.Deserialize<V1EndpointSlice>(raw)) is { } slice) acc.Slices.Add(slice);
+                if (ModelConverter.ToSlice(KubernetesJson.Deserialize<V1EndpointSlice>(raw)) is { } slice)
+                {
+                    acc.Slices.Add(slice);
+                }
                 break;
             case "Pod":
                 var pod = KubernetesJson.Deserialize<V1Pod>(raw);
                 // Mirror the server-side field selector of a live pod watch (spec §8.2).
-                if (pod.Status?.Phase is "Succeeded" or "Failed" or "Unknown") break;
-                if (ModelConverter.ToPod(pod) is { } p) acc.Pods.Add(p);
+                if (pod.Status?.Phase is "Succeeded" or "Failed" or "Unknown")
+                {
+                    break;
+                }
+                if (ModelConverter.ToPod(pod) is { } p)
+                {
+                    acc.Pods.Add(p);
+                }
                 break;
             default:
                 skipped?.Invoke(kind);
@@ -167,7 +221,9 @@ public static class SnapshotLoader
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
+        {
             Write(w, root);
+        }
         return ms.ToArray();
     }
 
@@ -187,7 +243,10 @@ public static class SnapshotLoader
                 break;
             case YamlSequenceNode seq:
                 w.WriteStartArray();
-                foreach (var item in seq.Children) Write(w, item);
+                foreach (var item in seq.Children)
+                {
+                    Write(w, item);
+                }
                 w.WriteEndArray();
                 break;
             case YamlScalarNode scalar:
@@ -244,9 +303,18 @@ public static class SnapshotLoader
         {
             // Namespaces referenced by objects but not listed exist implicitly (a snapshot often omits them).
             var names = new HashSet<string>(Namespaces, StringComparer.Ordinal);
-            foreach (var s in Services) names.Add(s.Namespace);
-            foreach (var s in Slices) names.Add(s.Namespace);
-            foreach (var p in Pods) names.Add(p.Namespace);
+            foreach (var s in Services)
+            {
+                names.Add(s.Namespace);
+            }
+            foreach (var s in Slices)
+            {
+                names.Add(s.Namespace);
+            }
+            foreach (var p in Pods)
+            {
+                names.Add(p.Namespace);
+            }
             names.Remove("");
             return ClusterState.Build(names, Services, Slices, Pods);
         }

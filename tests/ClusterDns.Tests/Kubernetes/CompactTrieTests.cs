@@ -48,7 +48,10 @@ public sealed class CompactTrieTests
                 model[key] = step;
             }
             Assert.Equal(model.Count, trie.Count);
-            if (step % 500 == 0) versions.Add((trie, new Dictionary<string, int>(model)));
+            if (step % 500 == 0)
+            {
+                versions.Add((trie, new Dictionary<string, int>(model)));
+            }
         }
 
         versions.Add((trie, model));

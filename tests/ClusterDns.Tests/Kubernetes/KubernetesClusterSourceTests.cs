@@ -69,12 +69,16 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     {
         var source = await StartSyncedAsync();
         var changes = new List<ClusterChange>();
-        source.Changed += c => { lock (changes) changes.Add(c); };
+        source.Changed += c => { lock (changes) { changes.Add(c); } };
 
         foreach (var line in Fixtures.Read("example-watch-services.ndjson").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
             ApplyWatchLine<V1Service>(line, ApiResource.Services);
+        }
         foreach (var line in Fixtures.Read("example-watch-endpointslices.ndjson").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
             ApplyWatchLine<V1EndpointSlice>(line, ApiResource.EndpointSlices);
+        }
 
         await ConvergesAsync(source);
         var s = source.Current;
@@ -199,7 +203,10 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Server.Upsert(Service("default", "after-cut", "10.96.1.2", 80));
         await ConvergesAsync(source);
         await Eventually.True(() => Server.WatchRequests(ApiResource.Services) > watches);
-        foreach (var r in Enum.GetValues<ApiResource>()) Assert.Equal(1, Server.ListRequests(r));
+        foreach (var r in Enum.GetValues<ApiResource>())
+        {
+            Assert.Equal(1, Server.ListRequests(r));
+        }
     }
 
     [Theory]
@@ -245,8 +252,14 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         source.Changed += _ => Interlocked.Increment(ref raised);
         for (int i = 0; i < 1000; i++)
         {
-            if (i % 10 == 9) Server.Delete(ApiResource.Services, "default", $"burst-{i - 5}");
-            else Server.Upsert(Service("default", $"burst-{i}", $"10.97.{i / 250}.{i % 250}", 80 + (i % 3)));
+            if (i % 10 == 9)
+            {
+                Server.Delete(ApiResource.Services, "default", $"burst-{i - 5}");
+            }
+            else
+            {
+                Server.Upsert(Service("default", $"burst-{i}", $"10.97.{i / 250}.{i % 250}", 80 + (i % 3)));
+            }
         }
 
         await ConvergesAsync(source, timeout: TimeSpan.FromSeconds(30));
@@ -333,7 +346,9 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
         Spec = new V1ServiceSpec
         {
-            Type = "ClusterIP", ClusterIP = ip, ClusterIPs = [ip],
+            Type = "ClusterIP",
+            ClusterIP = ip,
+            ClusterIPs = [ip],
             Ports = [new V1ServicePort { Name = portName, Protocol = "TCP", Port = port }],
         },
     };
@@ -342,7 +357,9 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     {
         Metadata = new V1ObjectMeta
         {
-            Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { [ModelConverter.ServiceNameLabel] = service },
+            Name = name,
+            NamespaceProperty = ns,
+            Labels = new Dictionary<string, string> { [ModelConverter.ServiceNameLabel] = service },
         },
         AddressType = "IPv4",
         Endpoints = [new V1Endpoint { Addresses = [ip], Conditions = new V1EndpointConditions { Ready = ready }, NodeName = node }],

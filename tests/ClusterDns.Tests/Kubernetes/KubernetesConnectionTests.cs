@@ -75,7 +75,9 @@ public sealed class KubernetesConnectionTests(ITestOutputHelper output) : Cluste
                 """);
             var config = KubernetesConnection.BuildConfig(new KubernetesConnectionOptions
             {
-                Kubeconfig = file, KubeconfigContext = "ctx", Endpoint = "http://127.0.0.1:1",
+                Kubeconfig = file,
+                KubeconfigContext = "ctx",
+                Endpoint = "http://127.0.0.1:1",
             });
             Assert.StartsWith(Server.Url, config.Host);
             await using var source = new KubernetesClusterSource(config, Fast, Logs);

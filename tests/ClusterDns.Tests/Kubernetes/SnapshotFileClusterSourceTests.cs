@@ -40,15 +40,21 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
         // A kubectl-style `List` combining the four example API lists.
         var items = new JsonArray();
         foreach (var f in new[] { "example-namespacelist.json", "example-servicelist.json", "example-endpointslicelist.json", "example-podlist.json" })
+        {
             foreach (var item in JsonNode.Parse(Fixtures.Read(f))!["items"]!.AsArray())
+            {
                 items.Add(item!.DeepClone());
+            }
+        }
         var list = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = items }.ToJsonString();
         var fromList = ClusterStateText.Of(SnapshotLoader.Parse(list));
 
         var dir = Path.Combine(_dir, "api");
         Directory.CreateDirectory(dir);
         foreach (var f in new[] { "example-namespacelist.json", "example-servicelist.json", "example-endpointslicelist.json", "example-podlist.json" })
+        {
             File.Copy(Fixtures.PathOf(f), Path.Combine(dir, f));
+        }
         Assert.Equal(fromList, ClusterStateText.Of(SnapshotLoader.Load(dir)));
         Assert.Contains("svc kube-system/kube-dns ClusterIP ips=[10.96.0.10]", fromList);
         Assert.Contains("pod default/db-0 10.244.1.10", fromList);

@@ -10,7 +10,10 @@ public static class Eventually
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail("condition not met in time" + (because is null ? "" : ": " + because));
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("condition not met in time" + (because is null ? "" : ": " + because));
+            }
             await Task.Delay(20);
         }
     }
