@@ -97,7 +97,7 @@ public class CompressionTests
     [InlineData("com.example.com.")]
     [InlineData("A.a.A.a.")]
     [InlineData("x.y.x.y.x.y.")]
-    public void RepeatedLabelsDoNotPointIntoTheNameBeingWritten(string name)
+    public void Repeated_labels_do_not_point_into_the_name_being_written(string name)
     {
         // Regression: the writer once matched a suffix against the current name's own half-written labels,
         // pointing at unwritten octets (a loop on a zeroed buffer, garbage on a reused one).

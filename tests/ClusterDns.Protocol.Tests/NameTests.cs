@@ -20,7 +20,7 @@ public class NameTests
     [InlineData(@"a\;b\(\)\""\@\$.", "08613b62282922402400", @"a\;b\(\)\""\@\$.")]
     [InlineData("*.example.", "012a076578616d706c6500", "*.example.")]
     [InlineData("_http._tcp.", "055f68747470045f74637000", "_http._tcp.")]
-    public void ParsesAndPrints(string text, string wireHex, string printed)
+    public void Parses_and_prints(string text, string wireHex, string printed)
     {
         Assert.True(DnsName.TryParse(text, out var name));
         Assert.Equal(wireHex, Convert.ToHexStringLower(name.Wire));
@@ -41,7 +41,7 @@ public class NameTests
     [InlineData("a b.")]
     [InlineData("caf\u00e9.")]
     [InlineData("a\tb.")]
-    public void RejectsBadText(string text)
+    public void Rejects_bad_text(string text)
     {
         Assert.False(DnsName.TryParse(text, out var name));
         Assert.Null(name);
@@ -110,7 +110,7 @@ public class NameTests
     [InlineData(@"\065.", "a.", true)]
     [InlineData(@"\091.", @"\123.", false)] // '[' and '{' differ by 0x20 but are not letters
     [InlineData(@"\192.", @"\224.", false)] // Latin-1 letters are not folded (RFC 4343: ASCII only)
-    public void EqualityIgnoresAsciiCaseOnly(string a, string b, bool equal)
+    public void Equality_ignores_ascii_case_only(string a, string b, bool equal)
     {
         var x = DnsName.Parse(a);
         var y = DnsName.Parse(b);

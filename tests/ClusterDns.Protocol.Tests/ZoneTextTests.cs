@@ -77,7 +77,7 @@ public class ZoneTextTests
     [InlineData("A,NS", false, DnsType.None)]
     [InlineData("None", false, DnsType.None)]
     [InlineData("", false, DnsType.None)]
-    public void TypeMnemonics(string text, bool ok, DnsType expected)
+    public void Type_mnemonics(string text, bool ok, DnsType expected)
     {
         Assert.Equal(ok, DnsMnemonics.TryParseType(text, out var type));
         Assert.Equal(expected, type);

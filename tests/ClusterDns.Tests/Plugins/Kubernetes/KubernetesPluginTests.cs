@@ -108,7 +108,7 @@ public sealed class KubernetesPluginTests
     [InlineData("1--2-3", "1::2:3")]
     [InlineData("blah", null)]
     [InlineData("1", null)]
-    public void PodLabels(string label, string? ip) =>
+    public void Pod_labels_decode_to_addresses(string label, string? ip) =>
         Assert.Equal(ip, KubernetesResolver.DecodePodLabel(System.Text.Encoding.ASCII.GetBytes(label))?.ToString());
 
     [Theory]
@@ -118,6 +118,6 @@ public sealed class KubernetesPluginTests
     [InlineData("10.244.2.3", "Web-0", "pod", true, "web-0")]
     [InlineData("10.244.2.3", null, "pod-a", true, "pod-a")]
     [InlineData("10.244.2.3", null, "pod-a", false, "10-244-2-3")]
-    public void EndpointNames(string address, string? host, string? pod, bool podNames, string expected) =>
+    public void Endpoint_names(string address, string? host, string? pod, bool podNames, string expected) =>
         Assert.Equal(expected, KubernetesIndex.EndpointName(new EndpointInfo([address], host, pod, null, true, null), address, podNames));
 }

@@ -156,7 +156,7 @@ public sealed class KubernetesSetupTests
     [InlineData("1m30s", 900_000_000L)]
     [InlineData("1.5h", 54_000_000_000L)]
     [InlineData("0", 0L)]
-    public void GoDurations(string text, long ticks)
+    public void Go_durations(string text, long ticks)
     {
         Assert.True(GoDuration.TryParse(text, out var value));
         Assert.Equal(ticks, value.Ticks);
@@ -167,5 +167,5 @@ public sealed class KubernetesSetupTests
     [InlineData("5")]
     [InlineData("1x")]
     [InlineData("s")]
-    public void BadGoDurations(string text) => Assert.False(GoDuration.TryParse(text, out _));
+    public void Bad_go_durations(string text) => Assert.False(GoDuration.TryParse(text, out _));
 }
