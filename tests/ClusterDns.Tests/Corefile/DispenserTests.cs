@@ -129,7 +129,7 @@ public sealed class DispenserTests
     [Fact]
     public void One_line_block_gives_the_brace_to_the_last_property()
     {
-        // Spec §4: "template IN AAAA { rcode NOERROR }" parses, but rcode then sees "NOERROR }".
+        // As in CoreDNS: "template IN AAAA { rcode NOERROR }" parses, but rcode then sees "NOERROR }".
         var d = For("    template IN AAAA { rcode NOERROR }", "template");
         d.Next();
         Assert.Equal(["IN", "AAAA"], d.RemainingArgs());

@@ -33,7 +33,7 @@ public sealed class ConformanceEndToEndTests(ITestOutputHelper output)
         var rows = ConformanceTableTests.Rows.Where(r => r.Profile == profile).ToList();
         if (F1Api.HostAddress is null)
         {
-            // Name-server rows need the server bound to an address inside a slice; loopback never counts (spec §5.9).
+            // Name-server rows need the server bound to an address inside a slice; loopback never counts.
             var skipped = rows.RemoveAll(r => r.Case.Type == DnsType.NS || r.Case.Name.StartsWith("ns.dns.", StringComparison.Ordinal));
             output.WriteLine($"host has no non-loopback IPv4 address: skipped {skipped} name-server rows");
         }

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace ClusterDns.Tests.EndToEnd;
 
 /// <summary>
-/// API faults through the whole server (spec §8): every scenario ends with DNS answers equal to the API's state.
+/// API faults through the whole server: every scenario ends with DNS answers equal to the API's state.
 /// </summary>
 public sealed class FaultTests(ITestOutputHelper output)
 {

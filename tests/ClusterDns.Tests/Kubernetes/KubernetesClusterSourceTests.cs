@@ -128,7 +128,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
             Assert.Equal(expectSerial, source.Current.Serial);
         }
 
-        // clusterIP only: not a §8.4 field.
+        // clusterIP only: not a field that moves the serial.
         await Step(1_700_000_010, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 443, "https")),
             s => s.GetService("default", "kubernetes")!.ClusterIPs[0] == "10.96.0.2", 1_700_000_000);
         await Step(1_700_000_020, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 8443, "https")),

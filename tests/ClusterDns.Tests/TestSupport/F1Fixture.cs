@@ -8,7 +8,7 @@ using ClusterDns.Server;
 
 namespace ClusterDns.Tests.TestSupport;
 
-/// <summary>Conformance fixture F1 (spec §13) and its profiles.</summary>
+/// <summary>Conformance fixture F1 (the cluster behind the conformance table) and its profiles.</summary>
 internal static class F1Fixture
 {
     public const long Serial = 1700000000;
@@ -112,7 +112,7 @@ internal static class F1Fixture
         return (plugin, next);
     }
 
-    /// <summary>The rest of the chain as seen by ExternalName resolution (spec §13).</summary>
+    /// <summary>The rest of the chain as seen by ExternalName resolution.</summary>
     public static ValueTask<DnsMessage?> Upstream(DnsName name, DnsType type, CancellationToken ct)
     {
         var reply = new DnsMessage();

@@ -466,7 +466,7 @@ public sealed class TestApiServer : IAsyncDisposable
         return $"{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind}\",\"apiVersion\":\"{apiVersion}\",\"metadata\":{{\"resourceVersion\":\"{rv}\"}}}}}}";
     }
 
-    // Never through KubernetesJson: serializing a V1Status throws NotImplementedException (notes §2).
+    // Never through KubernetesJson: serializing a V1Status throws NotImplementedException.
     private static string StatusJson(int code, string reason, string message) =>
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
         + JsonSerializer.Serialize(message) + ",\"reason\":\"" + reason + "\",\"code\":" + code + "}";

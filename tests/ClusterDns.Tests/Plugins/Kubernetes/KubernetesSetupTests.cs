@@ -4,7 +4,7 @@ using ClusterDns.Plugins.Kubernetes;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
 
-/// <summary>Spec §6: accepted forms and error texts of the <c>kubernetes</c> block.</summary>
+/// <summary>Accepted forms and error texts of the <c>kubernetes</c> block.</summary>
 public sealed class KubernetesSetupTests
 {
     private static KubernetesOptions Parse(string text, params string[] serverZones) =>

@@ -51,7 +51,7 @@ public sealed class ScaleIncrementalTests(ITestOutputHelper output)
         Assert.Equal("10.96.0.11", A(await Ask(plugin, web, DnsType.A)));
         Assert.True(IsHot(plugin, web, DnsType.A));
 
-        // ClusterIP changes do not move the serial (spec §8.4): only the entry token can catch this one.
+        // ClusterIP changes do not move the serial: only the entry token can catch this one.
         var svc = source.Current.GetService("ns1", "web")!;
         source.Upsert(svc with { ClusterIPs = ["10.96.0.99"] });
         Assert.False(IsHot(plugin, web, DnsType.A));

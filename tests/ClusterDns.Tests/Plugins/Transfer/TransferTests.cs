@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace ClusterDns.Tests.Plugins.Transfer;
 
 /// <summary>
-/// Spec §9 / §14 X1–X4: zone transfers of the kubernetes zone through the whole server (F1 served by the test API
+/// Conformance rows X1–X4: zone transfers of the kubernetes zone through the whole server (F1 served by the test API
 /// server), read with dig and with raw TCP sockets.
 /// </summary>
 public sealed partial class TransferTests(ITestOutputHelper output)
@@ -133,13 +133,13 @@ public sealed partial class TransferTests(ITestOutputHelper output)
         Assert.Contains(Expected("ext.ns1.svc.cluster.local. 5 IN CNAME www.example.com."), records);
         Assert.Contains(Expected("noport.ns1.svc.cluster.local. 5 IN A 10.96.0.14"), records);
         Assert.DoesNotContain(records, r => r.StartsWith("noport.ns1.svc.cluster.local.\t", StringComparison.Ordinal) && r.Contains("\tSRV\t", StringComparison.Ordinal)); // [DEV3]
-        // No pods, PTRs, endpoint names of ClusterIP services or dns-version (spec §9).
+        // No pods, PTRs, endpoint names of ClusterIP services or dns-version.
         Assert.DoesNotContain(records, r => r.Contains(".pod.cluster.local.", StringComparison.Ordinal) || r.Contains("dns-version", StringComparison.Ordinal)
             || r.Contains("10-244-1-1.web", StringComparison.Ordinal) || r.Contains("\tPTR\t", StringComparison.Ordinal));
         Assert.Equal(Expected("cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1700000000 7200 1800 86400 5"), records[0]);
         Assert.Equal(records[0], records[^1]);
         Assert.Equal(2, records.Count(r => r.Contains("\tSOA\t", StringComparison.Ordinal)));
-        // Services come sorted by name (spec §9 step 4): hl before hl-np, ext before web.
+        // Services come sorted by name: hl before hl-np, ext before web.
         Assert.True(records.IndexOf(Expected("ext.ns1.svc.cluster.local. 5 IN CNAME www.example.com.")) < records.IndexOf(Expected($"{hl} 5 IN A 10.244.2.1")));
         Assert.True(records.IndexOf(Expected($"{hl} 5 IN A 10.244.2.1")) < records.IndexOf(Expected("hl-np.ns1.svc.cluster.local. 5 IN A 10.244.3.1")));
     }
