@@ -114,12 +114,12 @@ public static class DnsQueryParser
     }
 
     /// <summary>Writes a header-and-question-only reply with <paramref name="rcode"/> (FORMERR, NOTIMP, REFUSED, SERVFAIL...),
-    /// echoing an OPT record when the query had one. Returns the length, or -1 when
-    /// <paramref name="destination"/> is too small (512 octets always suffice).</summary>
+    /// with the reply OPT record (<see cref="EdnsEcho"/>) when the query had one. Returns the length, or -1 when
+    /// <paramref name="destination"/> is too small.</summary>
     public static int WriteErrorReply(ReadOnlySpan<byte> query, in DnsQueryInfo info, DnsRcode rcode, Span<byte> destination, bool includeQuestion = true)
     {
         includeQuestion &= info.QuestionEnd > DnsHeader.Size && info.QuestionEnd <= query.Length;
-        var needed = (includeQuestion ? info.QuestionEnd : DnsHeader.Size) + (info.HasOpt ? 11 : 0);
+        var needed = (includeQuestion ? info.QuestionEnd : DnsHeader.Size) + EdnsEcho.Length(query, info);
         if (destination.Length < needed)
         {
             return -1;
@@ -139,14 +139,7 @@ public static class DnsQueryParser
         }
         if (info.HasOpt)
         {
-            // Root name, OPT, our payload size, extended rcode bits, version 0, DO echoed, no options.
-            destination[position] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(destination[(position + 1)..], (ushort)DnsType.OPT);
-            BinaryPrimitives.WriteUInt16BigEndian(destination[(position + 3)..], Math.Max(info.UdpPayloadSize, (ushort)512));
-            var ttl = ((uint)((int)rcode >> 4) << 24) | (info.DnssecOk ? OptRecord.DoBit : 0u);
-            BinaryPrimitives.WriteUInt32BigEndian(destination[(position + 5)..], ttl);
-            BinaryPrimitives.WriteUInt16BigEndian(destination[(position + 9)..], 0);
-            position += 11;
+            position += EdnsEcho.Write(destination[position..], query, info, (int)rcode);
             header.AdditionalCount = 1;
         }
         header.Write(destination);

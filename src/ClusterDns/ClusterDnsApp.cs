@@ -121,24 +121,10 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
             return (BuiltinCorefile(), "Corefile", _options.WorkingDirectory);
         }
         var fullPath = Path.GetFullPath(path, _options.WorkingDirectory);
-        try
-        {
-            var text = File.ReadAllText(fullPath);
-            CorefilePath = fullPath;
-            return (text, _options.Conf ?? "Corefile", Path.GetDirectoryName(fullPath) ?? _options.WorkingDirectory);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"loading Caddyfile via flag: open {path}: {Describe(exception)}");
-        }
+        var text = CorefileParser.ReadFile(fullPath, shownPath: path);
+        CorefilePath = fullPath;
+        return (text, _options.Conf ?? "Corefile", Path.GetDirectoryName(fullPath) ?? _options.WorkingDirectory);
     }
-
-    private static string Describe(Exception exception) => exception switch
-    {
-        FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
-        UnauthorizedAccessException => "permission denied",
-        _ => exception.Message,
-    };
 
     private static string Hash(string text, IReadOnlyList<string> files)
     {

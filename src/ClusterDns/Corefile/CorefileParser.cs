@@ -12,22 +12,30 @@ public static class CorefileParser
         return run.Run(text);
     }
 
-    public static CorefileDocument ParseFile(string path, CorefileParserOptions options)
+    public static CorefileDocument ParseFile(string path, CorefileParserOptions options) =>
+        Parse(ReadFile(path), path, options);
+
+    /// <summary>
+    /// Reads the main Corefile. A file that cannot be read fails with the words CoreDNS users see for a bad
+    /// <c>-conf</c>: <c>loading Caddyfile via flag: open PATH: REASON</c>, naming <paramref name="shownPath"/> (the path
+    /// as the user gave it; <paramref name="path"/> by default).
+    /// </summary>
+    public static string ReadFile(string path, string? shownPath = null)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The wording CoreDNS users see for a missing -conf file.
-            throw new CorefileException($"loading Caddyfile via flag: open {path}: {DescribeIoError(e)}", path);
+            throw new CorefileException($"loading Caddyfile via flag: {OpenError(shownPath ?? path, e)}", path);
         }
-        return Parse(text, path, options);
     }
 
-    internal static string DescribeIoError(Exception e) => e switch
+    /// <summary>Go's <c>*os.PathError</c> text for a file that could not be opened: <c>open PATH: REASON</c>.</summary>
+    internal static string OpenError(string path, Exception e) => $"open {path}: {DescribeIoError(e)}";
+
+    private static string DescribeIoError(Exception e) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
         UnauthorizedAccessException => "permission denied",

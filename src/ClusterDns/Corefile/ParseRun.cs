@@ -401,7 +401,7 @@ internal sealed class ParseRun
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Err($"Could not import {path}: open {path}: {CorefileParser.DescribeIoError(e)}");
+            throw Err($"Could not import {path}: {CorefileParser.OpenError(path, e)}");
         }
         // Imported tokens carry the absolute path so errors point into the imported file.
         var tokens = Lexer.Tokenize(text, full);

@@ -56,7 +56,7 @@ public sealed class ClusterState
         Serial = serial;
     }
 
-    /// <summary>Namespace name → name; only existence matters (spec §7).</summary>
+    /// <summary>Namespace name → name; only existence matters (docs/kubernetes-dns.md §7).</summary>
     public IReadOnlyDictionary<string, string> Namespaces => _namespaces;
 
     public IEnumerable<ServiceInfo> Services => _services.Items();
@@ -71,7 +71,7 @@ public sealed class ClusterState
 
     public int PodCount => _pods.Count;
 
-    /// <summary>Unix seconds of the last DNS-relevant change (spec §8.4); 0 before any.</summary>
+    /// <summary>Unix seconds of the last DNS-relevant change (docs/kubernetes-dns.md §8.4); 0 before any.</summary>
     public long Serial { get; }
 
     public bool NamespaceExists(string ns) => _namespaces.ContainsKey(ns);
@@ -174,10 +174,10 @@ public sealed class ClusterState
         return all ? new(many) : new(many.Where(p => p.PodIP == ip).ToArray());
     }
 
-    /// <summary>Services whose clusterIPs contain <paramref name="ip"/> (PTR, spec §5.7).</summary>
+    /// <summary>Services whose clusterIPs contain <paramref name="ip"/> (PTR, docs/kubernetes-dns.md §5.7).</summary>
     public ItemList<ServiceInfo> GetServicesByClusterIp(string ip) => new(Keyed<ServiceInfo>.Find(_servicesByIp, ip)?.Value);
 
-    /// <summary>Slices holding <paramref name="ip"/> as a ready address (PTR and NS, spec §5.7/§5.9).</summary>
+    /// <summary>Slices holding <paramref name="ip"/> as a ready address (PTR and NS, docs/kubernetes-dns.md §5.7/§5.9).</summary>
     public ItemList<EndpointSliceInfo> GetSlicesByReadyAddress(string ip) =>
         new(Keyed<EndpointSliceInfo>.Find(_slicesByReadyAddress, ip)?.Value);
 

@@ -12,7 +12,7 @@ internal abstract class KindOps<TInfo> where TInfo : class
     public abstract ClusterState Without(ClusterState s, (string Ns, string Name) key);
     public abstract IEnumerable<TInfo> All(ClusterState s);
     public abstract bool Equal(TInfo a, TInfo b);
-    /// <summary>Spec §8.4: does replacing <paramref name="old"/> by <paramref name="now"/> (either may be null) move the serial?</summary>
+    /// <summary>docs/kubernetes-dns.md §8.4: does replacing <paramref name="old"/> by <paramref name="now"/> (either may be null) move the serial?</summary>
     public abstract bool BumpsSerial(TInfo? old, TInfo? now);
     public abstract void Touch(ChangeBuilder change, TInfo item);
 }
@@ -77,7 +77,7 @@ internal sealed class NamespaceOps : KindOps<string>
     public override ClusterState Without(ClusterState s, (string Ns, string Name) key) => s.WithoutNamespace(key.Name);
     public override IEnumerable<string> All(ClusterState s) => s.Namespaces.Keys;
     public override bool Equal(string a, string b) => a == b;
-    public override bool BumpsSerial(string? old, string? now) => false;   // spec §8.4: namespace events never bump
+    public override bool BumpsSerial(string? old, string? now) => false;   // docs/kubernetes-dns.md §8.4: namespace events never bump
     public override void Touch(ChangeBuilder change, string item) => change.NamespacesChanged = true;
 }
 

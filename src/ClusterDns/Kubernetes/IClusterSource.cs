@@ -6,7 +6,7 @@ public interface IClusterSource : IAsyncDisposable
     /// <summary>The latest snapshot; a plain volatile read, never locks.</summary>
     ClusterState Current { get; }
 
-    /// <summary>All started informers finished their first list; never reverts (spec §8.3).</summary>
+    /// <summary>All started informers finished their first list; never reverts (docs/kubernetes-dns.md §8.3).</summary>
     bool HasSynced { get; }
 
     /// <summary>Raised after <see cref="Current"/> was swapped, in publication order. Handlers must be quick.</summary>

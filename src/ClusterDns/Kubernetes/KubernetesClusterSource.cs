@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Kubernetes;
 
-/// <summary>Cluster data from the Kubernetes API: one list/watch reflector per watched resource (spec §8.2).</summary>
+/// <summary>Cluster data from the Kubernetes API: one list/watch reflector per watched resource (docs/kubernetes-dns.md §8.2).</summary>
 public sealed class KubernetesClusterSource : IClusterSource
 {
     private readonly IKubernetes _client;
@@ -125,7 +125,7 @@ public sealed class KubernetesClusterSource : IClusterSource
         _stop.Dispose();
     }
 
-    // Spec §1: an update that sets deletionTimestamp is ignored; the pod stays as it was until the delete event.
+    // docs/kubernetes-dns.md §1: an update that sets deletionTimestamp is ignored; the pod stays as it was until the delete event.
     private static PodInfo? ConvertPod(V1Pod pod, WatchEventType? type) =>
         type == WatchEventType.Modified && pod.Metadata?.DeletionTimestamp is not null ? null : ModelConverter.ToPod(pod);
 

@@ -7,7 +7,7 @@ namespace ClusterDns.Kubernetes;
 
 public static class KubernetesConnection
 {
-    /// <summary>kubeconfig wins; else `endpoint` (+`tls`); else in-cluster (spec §6, §8.1).</summary>
+    /// <summary>kubeconfig wins; else `endpoint` (+`tls`); else in-cluster (docs/kubernetes-dns.md §6, §8.1).</summary>
     public static KubernetesClientConfiguration BuildConfig(KubernetesConnectionOptions o) =>
         BuildConfig(o, Environment.GetEnvironmentVariable);
 
@@ -45,7 +45,7 @@ public static class KubernetesConnection
         return InCluster(o.ServiceAccountDirectory, env);
     }
 
-    // Built by hand because the client's service-account path is an internal constant (notes §2).
+    // Built by hand because the client's service-account path is an internal constant (docs/kubernetes-watch.md, Connection).
     private static KubernetesClientConfiguration InCluster(string dir, Func<string, string?> env)
     {
         var host = env("KUBERNETES_SERVICE_HOST");

@@ -4,10 +4,10 @@ namespace ClusterDns.Kubernetes;
 
 public enum ServiceKind { ClusterIP, Headless, ExternalName }
 
-/// <summary>A Service or EndpointSlice port. Name/Protocol are "" when unset; Port is -1 when unset (spec §1).</summary>
+/// <summary>A Service or EndpointSlice port. Name/Protocol are "" when unset; Port is -1 when unset (docs/kubernetes-dns.md §1).</summary>
 public sealed record ServicePortInfo(string Name, string Protocol, int Port)
 {
-    /// <summary>Stands in for "no ports" so SRV weight counting sees one item (spec §1, §5.5).</summary>
+    /// <summary>Stands in for "no ports" so SRV weight counting sees one item (docs/kubernetes-dns.md §1, §5.5).</summary>
     public static ServicePortInfo Sentinel { get; } = new("", "", -1);
 
     internal static ImmutableArray<ServicePortInfo> SentinelOnly { get; } = [Sentinel];

@@ -36,7 +36,7 @@ internal static class Interner
         new(name is null ? "" : Intern(name), protocol is null ? "" : Intern(protocol), port);
 }
 
-/// <summary>Turns API model objects into the slim records of spec §1 so the (large) model objects can be dropped at once.</summary>
+/// <summary>Turns API model objects into the slim records of docs/kubernetes-dns.md §1 so the (large) model objects can be dropped at once.</summary>
 public static class ModelConverter
 {
     public const string ServiceNameLabel = "kubernetes.io/service-name";
@@ -129,7 +129,7 @@ public static class ModelConverter
                 b.Add(new EndpointInfo(
                     e.Addresses is { Count: > 0 } a ? [.. a] : [],
                     e.Hostname,
-                    target is { Length: <= 63 } ? target : null,   // longer names cannot be a DNS label (spec §1)
+                    target is { Length: <= 63 } ? target : null,   // longer names cannot be a DNS label (docs/kubernetes-dns.md §1)
                     Interner.InternOrNull(e.NodeName),
                     e.Conditions?.Ready ?? true,
                     Interner.InternOrNull(e.Zone)));
@@ -154,7 +154,7 @@ public static class ModelConverter
     public static string? ToNamespace(V1Namespace n) => n.Metadata?.Name is { } name ? Interner.Intern(name) : null;
 }
 
-/// <summary>Spec §8.4: which changes move the SOA serial.</summary>
+/// <summary>docs/kubernetes-dns.md §8.4: which changes move the SOA serial.</summary>
 public static class SerialRules
 {
     public static bool ServiceChanged(ServiceInfo? a, ServiceInfo? b)

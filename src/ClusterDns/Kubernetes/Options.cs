@@ -1,6 +1,6 @@
 namespace ClusterDns.Kubernetes;
 
-/// <summary>Connection settings as given in the Corefile (spec §6, §8.1).</summary>
+/// <summary>Connection settings as given in the Corefile (docs/kubernetes-dns.md §6, §8.1).</summary>
 public sealed record KubernetesConnectionOptions
 {
     public string? Endpoint { get; init; }
@@ -12,7 +12,7 @@ public sealed record KubernetesConnectionOptions
     public string ServiceAccountDirectory { get; init; } = "/var/run/secrets/kubernetes.io/serviceaccount";
 }
 
-/// <summary>What to watch and how patiently (spec §8.2).</summary>
+/// <summary>What to watch and how patiently (docs/kubernetes-dns.md §8.2).</summary>
 public sealed record WatchOptions
 {
     public const string PodFieldSelector = "status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown";

@@ -201,7 +201,7 @@ public static class SnapshotLoader
                 break;
             case "Pod":
                 var pod = KubernetesJson.Deserialize<V1Pod>(raw);
-                // Mirror the server-side field selector of a live pod watch (spec §8.2).
+                // Mirror the server-side field selector of a live pod watch (docs/kubernetes-dns.md §8.2).
                 if (pod.Status?.Phase is "Succeeded" or "Failed" or "Unknown")
                 {
                     break;

@@ -3,23 +3,14 @@ using PromMetrics = Prometheus.Metrics;
 
 namespace ClusterDns.Metrics;
 
-// Smaller plugins' series (names and labels from CoreDNS). Labelled children are exported only once touched, as in Go.
+// Series of plugins not implemented yet (names and labels from CoreDNS); each moves to its plugin's folder with the
+// plugin. Labelled children are exported only once touched, as in Go.
 
 /// <summary><c>coredns_autopath_success_total{server}</c>.</summary>
 public static class AutopathMetrics
 {
     public static Counter Success { get; } = PromMetrics.CreateCounter("coredns_autopath_success_total",
         "Counter of requests that did autopath.", ["server"]);
-}
-
-/// <summary><c>coredns_hosts_*</c>.</summary>
-public static class HostsMetrics
-{
-    public static Gauge Entries { get; } = PromMetrics.CreateGauge("coredns_hosts_entries",
-        "The combined number of entries in hosts and Corefile.", ["hostsfile"]);
-
-    public static Gauge ReloadTimestamp { get; } = PromMetrics.CreateGauge("coredns_hosts_reload_timestamp_seconds",
-        "The timestamp of the last reload of hosts file.");
 }
 
 /// <summary><c>coredns_template_*</c>.</summary>
@@ -81,13 +72,13 @@ public static class MetricsCatalog
     public static void RegisterAll()
     {
         CoreMetrics.EnsureInitialized();
-        _ = CacheMetrics.Entries;
-        _ = ForwardMetrics.HealthcheckBroken;
+        _ = Plugins.Cache.CacheMetrics.Entries;
+        _ = Plugins.Forward.ForwardMetrics.HealthcheckBroken;
         _ = KubernetesMetrics.DnsProgrammingDuration;
-        _ = ReloadMetrics.Failed;
-        _ = HealthMetrics.RequestDuration;
+        _ = Plugins.Reload.ReloadMetrics.Failed;
+        _ = Plugins.Health.HealthMetrics.RequestDuration;
         _ = AutopathMetrics.Success;
-        _ = HostsMetrics.ReloadTimestamp;
+        _ = Plugins.Hosts.HostsMetrics.ReloadTimestamp;
         _ = TemplateMetrics.Matches;
         _ = AclMetrics.Blocked;
         _ = DnssecMetrics.CacheHits;

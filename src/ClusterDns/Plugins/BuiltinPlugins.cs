@@ -9,21 +9,21 @@ public static class BuiltinPlugins
     // One line per plugin, alphabetical, each ending in a comma (merges stay trivial).
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
     [
-        Cache.CachePlugin.Descriptor,
-        Debug.DebugPlugin.Descriptor,
-        Errors.ErrorsPlugin.Descriptor,
-        Forward.ForwardPlugin.Descriptor,
-        Health.HealthPlugin.Descriptor,
-        Hosts.HostsPlugin.Descriptor,
+        Cache.CacheSetup.Descriptor,
+        Debug.DebugSetup.Descriptor,
+        Errors.ErrorsSetup.Descriptor,
+        Forward.ForwardSetup.Descriptor,
+        Health.HealthSetup.Descriptor,
+        Hosts.HostsSetup.Descriptor,
         Kubernetes.KubernetesPlugin.Descriptor,
-        Loadbalance.LoadbalancePlugin.Descriptor,
-        Log.LogPlugin.Descriptor,
-        Loop.LoopPlugin.Descriptor,
-        Prometheus.PrometheusPlugin.Descriptor,
-        Ready.ReadyPlugin.Descriptor,
-        Reload.ReloadLifecycle.Descriptor,
-        Transfer.TransferPlugin.Descriptor,
-        Whoami.WhoamiPlugin.Descriptor,
+        Loadbalance.LoadbalanceSetup.Descriptor,
+        Log.LogSetup.Descriptor,
+        Loop.LoopSetup.Descriptor,
+        Prometheus.PrometheusSetup.Descriptor,
+        Ready.ReadySetup.Descriptor,
+        Reload.ReloadSetup.Descriptor,
+        Transfer.TransferSetup.Descriptor,
+        Whoami.WhoamiSetup.Descriptor,
     ]);
 
     private static Dictionary<string, PluginDescriptor> Build(PluginDescriptor[] descriptors)

@@ -24,12 +24,18 @@ internal sealed partial class BatchedUdpReceiver
     private readonly Socket _socket;
     private readonly Func<ListenerRoutes> _routes;
     private readonly ILogger _logger;
-    private readonly ConcurrentQueue<DnsRequest> _pool;
+    private readonly RequestPool _pool;
     private readonly CancellationToken _stopping;
+    private readonly bool _destinations;
 
-    public BatchedUdpReceiver(Socket socket, Func<ListenerRoutes> routes, ILogger logger, ConcurrentQueue<DnsRequest> pool, CancellationToken stopping)
+    public BatchedUdpReceiver(Socket socket, Func<ListenerRoutes> routes, ILogger logger, RequestPool pool, CancellationToken stopping)
     {
         _socket = socket;
+        _destinations = PacketDestination.IsWildcard(socket);
+        if (_destinations)
+        {
+            PacketDestination.Enable(socket); // replies leave from the address each query was sent to
+        }
         _routes = routes;
         _logger = logger;
         _pool = pool;
@@ -84,13 +90,15 @@ internal sealed partial class BatchedUdpReceiver
         var requests = new DnsRequest[BatchSize];
         for (var i = 0; i < BatchSize; i++)
         {
-            requests[i] = Rent();
+            requests[i] = _pool.Rent();
         }
         var addresses = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SockaddrSize));
         var receiveVectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
         var sendVectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
         var received = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(MMsgHdr)));
         var replies = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(MMsgHdr)));
+        var receiveControls = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * PacketDestination.ControlSize));
+        var sendControls = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * PacketDestination.ControlSize));
         try
         {
             var fd = _socket.SafeHandle.DangerousGetHandle();
@@ -106,6 +114,8 @@ internal sealed partial class BatchedUdpReceiver
                         NameLength = SockaddrSize,
                         Iov = (nint)(receiveVectors + i),
                         IovLength = 1,
+                        Control = _destinations ? (nint)(receiveControls + i * PacketDestination.ControlSize) : 0,
+                        ControlLength = _destinations ? PacketDestination.ControlSize : 0u,
                     };
                     received[i].Length = 0;
                 }
@@ -130,6 +140,9 @@ internal sealed partial class BatchedUdpReceiver
                     new ReadOnlySpan<byte>(addresses + i * SockaddrSize, nameLength).CopyTo(address.Buffer.Span);
                     request.InvalidateRemote();
                     request.LocalEndPoint = null;
+                    request.Destination = _destinations
+                        ? PacketDestination.Read(new ReadOnlySpan<byte>(receiveControls + i * PacketDestination.ControlSize, (int)received[i].Header.ControlLength))
+                        : default;
                     var disposition = request.Prepare((int)received[i].Length, DnsTransport.Udp);
                     ValueTask pending;
                     try
@@ -144,7 +157,7 @@ internal sealed partial class BatchedUdpReceiver
                     if (!pending.IsCompletedSuccessfully)
                     {
                         _ = FinishAsync(request, pending);
-                        requests[i] = Rent();
+                        requests[i] = _pool.Rent();
                         continue;
                     }
                     if (!request.Response.Written)
@@ -160,6 +173,13 @@ internal sealed partial class BatchedUdpReceiver
                         Iov = (nint)(sendVectors + replyCount),
                         IovLength = 1,
                     };
+                    if (request.Destination.IsKnown)
+                    {
+                        var control = sendControls + replyCount * PacketDestination.ControlSize;
+                        replies[replyCount].Header.Control = (nint)control;
+                        replies[replyCount].Header.ControlLength = (nuint)request.Destination.Write(
+                            new Span<byte>(control, PacketDestination.ControlSize), _socket.AddressFamily);
+                    }
                     replyCount++;
                 }
                 var sent = 0;
@@ -188,14 +208,14 @@ internal sealed partial class BatchedUdpReceiver
             NativeMemory.Free(sendVectors);
             NativeMemory.Free(received);
             NativeMemory.Free(replies);
+            NativeMemory.Free(receiveControls);
+            NativeMemory.Free(sendControls);
             foreach (var request in requests)
             {
-                _pool.Enqueue(request);
+                _pool.Return(request);
             }
         }
     }
-
-    private DnsRequest Rent() => _pool.TryDequeue(out var request) ? request : new DnsRequest(_socket.AddressFamily);
 
     private async Task FinishAsync(DnsRequest request, ValueTask pending)
     {
@@ -204,7 +224,14 @@ internal sealed partial class BatchedUdpReceiver
             await pending.ConfigureAwait(false);
             if (request.Response.Written)
             {
-                _socket.SendTo(request.Response.Bytes, SocketFlags.None, request.RemoteAddress);
+                if (request.Destination.IsKnown)
+                {
+                    PacketSender.Send(_socket, request.Response.Bytes, request.RemoteAddress, request.Destination);
+                }
+                else
+                {
+                    _socket.SendTo(request.Response.Bytes, SocketFlags.None, request.RemoteAddress);
+                }
             }
         }
         catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
@@ -216,7 +243,7 @@ internal sealed partial class BatchedUdpReceiver
         }
         finally
         {
-            _pool.Enqueue(request);
+            _pool.Return(request);
         }
     }
 

@@ -88,6 +88,9 @@ public sealed class DnsRequest
 
     public IPEndPoint? LocalEndPoint { get; internal set; }
 
+    /// <summary>The address a UDP query was sent to, where a wildcard listener learns it (the reply's source).</summary>
+    internal PacketDestination Destination { get; set; }
+
     /// <summary>The listener this came in on, as CoreDNS labels it: <c>dns://:53</c>.</summary>
     public string Server { get; internal set; } = string.Empty;
 
@@ -147,7 +150,7 @@ public sealed class DnsRequest
 
     internal void InvalidateRemote() => _remote = null;
 
-    /// <summary>A reply skeleton (id, opcode, RD, CD, question, echoed OPT) as objects, for plugins that build answers.</summary>
+    /// <summary>A reply skeleton (id, opcode, RD, CD, question, the reply OPT of <see cref="EdnsEcho"/>) as objects, for plugins that build answers.</summary>
     public DnsMessage CreateReply(DnsRcode rcode = DnsRcode.NoError, bool authoritative = true)
     {
         var reply = new DnsMessage();
@@ -161,7 +164,8 @@ public sealed class DnsRequest
         reply.Questions.Add(new DnsQuestion(QuestionName, Type, Class));
         if (HasEdns)
         {
-            reply.Additionals.Add(OptRecord.Create(Math.Max(_info.UdpPayloadSize, (ushort)512), DnssecOk));
+            reply.Additionals.Add(OptRecord.Create(Math.Max(_info.UdpPayloadSize, (ushort)512), DnssecOk,
+                options: EdnsEcho.Options(Query, _info)));
         }
         return reply;
     }

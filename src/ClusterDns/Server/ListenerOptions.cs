@@ -17,8 +17,14 @@ public sealed record ListenerOptions
     /// (CoreDNS: 5 s write).</summary>
     public TimeSpan TcpWriteTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Most concurrent TCP connections per listener; new ones are closed at once beyond it.</summary>
+    /// <summary>Most concurrent TCP connections per listener. At the cap a new connection takes the place of the one
+    /// that has waited longest for its next query with nothing being answered; when every connection is busy the new
+    /// one is closed at once.</summary>
     public int MaxTcpConnections { get; init; } = 1024;
+
+    /// <summary>Most concurrent TCP connections from one client address per listener, so one noisy client cannot hold
+    /// the whole <see cref="MaxTcpConnections"/>; beyond it that client's new connections are closed at once.</summary>
+    public int MaxTcpConnectionsPerClient { get; init; } = 256;
 
     /// <summary>Most queries of one TCP connection being answered at the same time.</summary>
     public int MaxTcpPipelined { get; init; } = 64;

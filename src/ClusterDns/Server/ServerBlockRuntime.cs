@@ -1,3 +1,4 @@
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 
 namespace ClusterDns.Server;
@@ -15,11 +16,7 @@ public sealed class ServerBlockRuntime
             plugins[i].Next = i + 1 < plugins.Count ? plugins[i + 1] : null;
         }
         Chain = plugins.Count > 0 ? plugins[0] : null;
-        ZoneWires = new byte[zones.Count][];
-        for (var i = 0; i < zones.Count; i++)
-        {
-            ZoneWires[i] = DnsName.Parse(zones[i]).Wire.ToArray();
-        }
+        ZoneSet = new ZoneSet(zones);
     }
 
     /// <summary>Canonical key of the block's first zone, e.g. <c>dns://cluster.local.:53</c>.</summary>
@@ -27,7 +24,7 @@ public sealed class ServerBlockRuntime
 
     public IReadOnlyList<string> Zones { get; }
 
-    internal byte[][] ZoneWires { get; }
+    internal ZoneSet ZoneSet { get; }
 
     public IReadOnlyList<DnsPlugin> Plugins { get; }
 
@@ -36,15 +33,8 @@ public sealed class ServerBlockRuntime
     /// <summary>The longest of this block's zones that contains <paramref name="lowerName"/> (metrics' zone label).</summary>
     public string MatchZone(ReadOnlySpan<byte> lowerName)
     {
-        var best = -1;
-        for (var i = 0; i < ZoneWires.Length; i++)
-        {
-            if (DnsNameSpan.IsSubdomainOf(lowerName, ZoneWires[i]) && (best < 0 || ZoneWires[i].Length > ZoneWires[best].Length))
-            {
-                best = i;
-            }
-        }
-        return best < 0 ? "." : Zones[best];
+        var best = ZoneSet.Match(lowerName);
+        return best < 0 ? "." : ZoneSet[best];
     }
 }
 
@@ -54,7 +44,8 @@ public sealed class ServerBlockRuntime
 /// </summary>
 public sealed class ListenerRoutes
 {
-    private readonly (byte[] Zone, ServerBlockRuntime Block)[] _entries;
+    private readonly ZoneSet _zones;
+    private readonly ServerBlockRuntime[] _zoneBlocks;
     private readonly ServerBlockRuntime? _root;
 
     public ListenerRoutes(string address, IReadOnlyList<ServerBlockRuntime> blocks, bool allowAnyClass, bool panicStacktraces = false)
@@ -63,23 +54,26 @@ public sealed class ListenerRoutes
         Blocks = blocks;
         AllowAnyClass = allowAnyClass;
         PanicStacktraces = panicStacktraces;
-        var entries = new List<(byte[], ServerBlockRuntime)>();
+        // The root stays out of the table: it catches what no other zone does, even a DS query.
+        var zones = new List<string>();
+        var zoneBlocks = new List<ServerBlockRuntime>();
         foreach (var block in blocks)
         {
-            for (var i = 0; i < block.Zones.Count; i++)
+            foreach (var zone in block.Zones)
             {
-                if (block.Zones[i] == ".")
+                if (zone == ".")
                 {
                     _root = block;
                 }
                 else
                 {
-                    entries.Add((block.ZoneWires[i], block));
+                    zones.Add(zone);
+                    zoneBlocks.Add(block);
                 }
             }
         }
-        entries.Sort((a, b) => b.Item1.Length.CompareTo(a.Item1.Length));
-        _entries = [.. entries];
+        _zones = new ZoneSet(zones);
+        _zoneBlocks = [.. zoneBlocks];
     }
 
     /// <summary>CoreDNS's server label: <c>dns://:53</c>.</summary>
@@ -95,19 +89,8 @@ public sealed class ListenerRoutes
 
     public ServerBlockRuntime? Route(ReadOnlySpan<byte> lowerName, DnsType type)
     {
-        ServerBlockRuntime? dsBlock = null;
-        foreach (var (zone, block) in _entries)
-        {
-            if (!DnsNameSpan.IsSubdomainOf(lowerName, zone))
-            {
-                continue;
-            }
-            if (type != DnsType.DS)
-            {
-                return block;
-            }
-            dsBlock = block; // keep walking towards the root: the parent zone's block answers DS
-        }
-        return dsBlock ?? _root;
+        // DS is answered by the parent side of a delegation: the parent-most zone served here.
+        var match = type == DnsType.DS ? _zones.MatchShortest(lowerName) : _zones.Match(lowerName);
+        return match >= 0 ? _zoneBlocks[match] : _root;
     }
 }

@@ -8,7 +8,9 @@ namespace ClusterDns.Server;
 
 /// <summary>
 /// DNS over TCP (RFC 7766) on one address: 2-octet length framing, several queries per connection answered
-/// as they complete (pipelining), an idle timeout, a per-frame read timeout and a connection cap.
+/// as they complete (pipelining), an idle timeout, a per-frame read timeout, and fair connection limits: a cap per
+/// client address, and at the listener's cap the longest-idle connection makes room for a new one (RFC 7766 §6.2.3:
+/// a server may close idle connections when it runs short of resources), so idle or slow clients cannot lock others out.
 /// </summary>
 internal sealed partial class DnsTcpListener : IDisposable
 {
@@ -17,8 +19,10 @@ internal sealed partial class DnsTcpListener : IDisposable
     private readonly ListenerOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<Socket, byte> _connections = new();
-    private readonly ConcurrentQueue<DnsRequest> _pool = new();
+    private readonly ConcurrentDictionary<Socket, Connection> _connections = new();
+    private readonly Dictionary<IPAddress, int> _perClient = [];
+    private readonly Lock _admission = new();
+    private readonly RequestPool _pool;
     private Task? _acceptLoop;
 
     public DnsTcpListener(IPAddress? bindAddress, int port, ListenerOptions options, Func<ListenerRoutes> routes, ILogger logger)
@@ -28,6 +32,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         _options = options;
         _logger = logger;
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _pool = new RequestPool(_socket.AddressFamily);
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -55,22 +60,90 @@ internal sealed partial class DnsTcpListener : IDisposable
                 await Task.Delay(AcceptBackoff, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 continue;
             }
-            if (_connections.Count >= _options.MaxTcpConnections)
+            if (Admit(client) is not { } connection)
             {
                 client.Dispose();
                 continue;
             }
             client.NoDelay = true;
-            _connections[client] = 0;
-            _ = ServeConnectionAsync(client);
+            _ = ServeConnectionAsync(connection);
         }
     }
 
-    private async Task ServeConnectionAsync(Socket client)
+    /// <summary>Registers a new connection, or null when it must be closed: its client already holds its share, or
+    /// the listener is full and no connection is idle. At the cap the longest-idle connection is closed for it.</summary>
+    private Connection? Admit(Socket client)
     {
+        if (client.RemoteEndPoint is not IPEndPoint remote)
+        {
+            return null;
+        }
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        lock (_admission)
+        {
+            var mine = _perClient.GetValueOrDefault(address);
+            if (mine >= _options.MaxTcpConnectionsPerClient)
+            {
+                return null;
+            }
+            if (_connections.Count >= _options.MaxTcpConnections)
+            {
+                if (LongestIdle() is not { } victim)
+                {
+                    return null;
+                }
+                Release(victim);
+                victim.Socket.Dispose(); // its read fails and its loop ends; nothing of it was being answered
+            }
+            var connection = new Connection(client, address, new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined));
+            _connections[client] = connection;
+            _perClient[address] = mine + 1;
+            return connection;
+        }
+    }
+
+    /// <summary>The connection waiting longest for its next query with no answer pending, if any (under the lock).</summary>
+    private Connection? LongestIdle()
+    {
+        Connection? oldest = null;
+        foreach (var candidate in _connections.Values)
+        {
+            if (candidate.WaitingForQuery && candidate.InFlight.CurrentCount == _options.MaxTcpPipelined
+                && (oldest is null || candidate.LastActive < oldest.LastActive))
+            {
+                oldest = candidate;
+            }
+        }
+        return oldest;
+    }
+
+    /// <summary>Forgets a connection (once: eviction and the connection's own end may both try).</summary>
+    private void Release(Connection connection)
+    {
+        lock (_admission)
+        {
+            if (!_connections.TryRemove(connection.Socket, out _))
+            {
+                return;
+            }
+            var left = _perClient[connection.Client] - 1;
+            if (left == 0)
+            {
+                _perClient.Remove(connection.Client);
+            }
+            else
+            {
+                _perClient[connection.Client] = left;
+            }
+        }
+    }
+
+    private async Task ServeConnectionAsync(Connection connection)
+    {
+        var client = connection.Socket;
         // Not disposed: an answer still running after the close below releases them (no wait handle is ever created).
         var sendLock = new SemaphoreSlim(1, 1);
-        var inFlight = new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined);
+        var inFlight = connection.InFlight;
         var lengthPrefix = new byte[2];
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var local = (IPEndPoint)client.LocalEndPoint!;
@@ -79,20 +152,23 @@ internal sealed partial class DnsTcpListener : IDisposable
             while (!_stopping.IsCancellationRequested)
             {
                 // Idle: wait for the first octet of the next frame up to the idle timeout.
+                connection.WaitingForQuery = true;
                 if (!await ReadExactlyAsync(client, lengthPrefix, _options.TcpIdleTimeout).ConfigureAwait(false))
                 {
                     return;
                 }
+                connection.WaitingForQuery = false;
+                connection.LastActive = Environment.TickCount64;
                 var length = BinaryPrimitives.ReadUInt16BigEndian(lengthPrefix);
                 if (length == 0)
                 {
                     return;
                 }
                 await inFlight.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                var request = _pool.TryDequeue(out var pooled) ? pooled : new DnsRequest(client.AddressFamily);
+                var request = _pool.Rent();
                 if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), _options.TcpReadTimeout).ConfigureAwait(false))
                 {
-                    _pool.Enqueue(request);
+                    _pool.Return(request);
                     inFlight.Release();
                     return;
                 }
@@ -107,7 +183,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
         finally
         {
-            _connections.TryRemove(client, out _);
+            Release(connection);
             // Let in-flight answers finish writing before closing.
             for (var i = 0; i < _options.MaxTcpPipelined; i++)
             {
@@ -174,7 +250,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
         finally
         {
-            _pool.Enqueue(request);
+            _pool.Return(request);
             inFlight.Release();
         }
     }
@@ -212,6 +288,21 @@ internal sealed partial class DnsTcpListener : IDisposable
             connection.Dispose();
         }
         _acceptLoop?.Wait(TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>One accepted connection: its client address (for the per-client cap) and how idle it is (for eviction).</summary>
+    private sealed class Connection(Socket socket, IPAddress client, SemaphoreSlim inFlight)
+    {
+        public Socket Socket { get; } = socket;
+
+        public IPAddress Client { get; } = client;
+
+        /// <summary>Free slots of this connection's pipelining budget: all free means nothing is being answered.</summary>
+        public SemaphoreSlim InFlight { get; } = inFlight;
+
+        public volatile bool WaitingForQuery;
+
+        public long LastActive = Environment.TickCount64;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering a TCP query")]

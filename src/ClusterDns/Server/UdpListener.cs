@@ -19,7 +19,7 @@ internal sealed partial class UdpListener : IDisposable
     private readonly Func<ListenerRoutes> _routes;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<DnsRequest> _pool = new();
+    private readonly RequestPool _pool;
 
     public UdpListener(IPAddress? bindAddress, int port, int socketCount, Func<ListenerRoutes> routes, ILogger logger)
     {
@@ -46,6 +46,7 @@ internal sealed partial class UdpListener : IDisposable
             throw;
         }
         LocalEndPoint = (IPEndPoint)_sockets[0].LocalEndPoint!;
+        _pool = new RequestPool(_sockets[0].AddressFamily);
         _threads = new Thread[socketCount];
         for (var i = 0; i < socketCount; i++)
         {
@@ -67,11 +68,10 @@ internal sealed partial class UdpListener : IDisposable
         }
     }
 
-    private DnsRequest Rent(Socket socket) => _pool.TryDequeue(out var request) ? request : new DnsRequest(socket.AddressFamily);
 
     private void ReceiveLoop(Socket socket)
     {
-        var request = Rent(socket);
+        var request = _pool.Rent();
         var local = (IPEndPoint)socket.LocalEndPoint!;
         while (!_stopping.IsCancellationRequested)
         {
@@ -119,7 +119,7 @@ internal sealed partial class UdpListener : IDisposable
                 continue;
             }
             _ = FinishAsync(socket, request, pending);
-            request = Rent(socket);
+            request = _pool.Rent();
         }
     }
 
@@ -136,7 +136,7 @@ internal sealed partial class UdpListener : IDisposable
         }
         finally
         {
-            _pool.Enqueue(request);
+            _pool.Return(request);
         }
     }
 

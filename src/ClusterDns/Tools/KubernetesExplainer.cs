@@ -1,5 +1,7 @@
+using ClusterDns.Corefile;
 using ClusterDns.Kubernetes;
 using ClusterDns.Plugins.Kubernetes;
+using ClusterDns.Protocol;
 
 namespace ClusterDns.Tools;
 
@@ -9,19 +11,13 @@ internal static class KubernetesExplainer
     public static string? WhyMissing(KubernetesPlugin plugin, string lowerName)
     {
         var options = plugin.Options;
-        string? zone = null;
-        foreach (var candidate in options.Zones)
-        {
-            if ((lowerName == candidate || lowerName.EndsWith("." + candidate, StringComparison.Ordinal) || candidate == ".")
-                && (zone is null || candidate.Length > zone.Length))
-            {
-                zone = candidate;
-            }
-        }
-        if (zone is null)
+        var zones = new ZoneSet(options.Zones);
+        var match = DnsName.TryParse(lowerName, out var qname) ? zones.Match(qname.Wire) : -1;
+        if (match < 0)
         {
             return null;
         }
+        var zone = zones[match];
         if (KubernetesOptions.IsReverseZone(zone))
         {
             return "no Service ClusterIP or ready endpoint address has this IP"

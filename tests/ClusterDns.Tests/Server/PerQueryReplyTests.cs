@@ -80,6 +80,38 @@ public sealed class PerQueryReplyTests
         }
     }
 
+    /// <summary>As CoreDNS's SizeAndDo: the query's NSID, EXPIRE, COOKIE, TCP-KEEPALIVE and PADDING options come back
+    /// verbatim in the reply's OPT (others, like ECS, do not), on every path: compiled, cached, hosts, error replies.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Replies_echo_the_querys_supported_edns_options(bool tcp)
+    {
+        await using var stack = await Stack.StartAsync(1);
+        byte[][] echoed = [Option(10, [1, 2, 3, 4, 5, 6, 7, 8]), Option(3, []), Option(9, []), Option(11, []), Option(12, new byte[8])];
+        var sent = Opt(1232, version: 0, doBit: true, [echoed[0], echoed[1], Option(8, [0, 1, 24, 0, 10, 0, 0]), echoed[2], echoed[3], echoed[4]]);
+        var expected = Convert.ToHexString(echoed.SelectMany(o => o).ToArray());
+        (string Path, string Name, DnsType Type)[] questions =
+        [
+            .. Stack.Questions.Select(q => (q.Path, q.Path == "cache" ? "c1.up.test." : q.Name, q.Type)),
+            ("refused (no zone)", "elsewhere.invalid.", DnsType.A),
+        ];
+        foreach (var (path, name, type) in questions)
+        {
+            for (var i = 0; i < 2; i++) // the first answer computes, the second comes from whatever compiled it
+            {
+                var reply = await stack.ExchangeAsync(Query(0x4242, Rd, name, type, sent), tcp);
+                var what = $"{path} {name} {type.ToText()} #{i + 1} (tcp={tcp})";
+                Assert.True(reply is not null, $"{what}: no reply");
+                var opt = DnsMessage.Parse(reply).Opt;
+                Assert.True(opt is not null, $"{what}: no OPT");
+                Assert.True(opt.DnssecOk, $"{what}: DO not echoed");
+                var got = Convert.ToHexString(opt.Options.SelectMany(o => Option(o.Code, o.Data)).ToArray());
+                Assert.True(expected == got, $"{what}: options {got}, expected {expected}");
+            }
+        }
+    }
+
     /// <summary>The name with ASCII letters upper-cased where the bits of <paramref name="pattern"/> say.</summary>
     private static string Mixed(string name, int pattern)
     {

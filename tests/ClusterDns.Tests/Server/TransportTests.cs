@@ -67,47 +67,147 @@ public sealed class TransportTests
     }
 
     [Fact]
-    public async Task Tcp_connections_beyond_the_cap_are_closed_at_once()
+    public async Task At_the_tcp_cap_a_new_connection_replaces_the_longest_idle_one()
     {
         await using var server = await StartWithListenerOptionsAsync(Whoami, new ListenerOptions { MaxTcpConnections = 2 });
+        using var first = await ConnectAndAskAsync(server.Endpoint, IPAddress.Loopback);
+        await Task.Delay(50);
+        using var second = await ConnectAndAskAsync(server.Endpoint, IPAddress.Loopback);
+        // Both idle: the newcomer is served and the one idle longest (first) is closed for it.
+        using var third = await ConnectAndAskAsync(server.Endpoint, IPAddress.Loopback);
+        Assert.True(await IsClosedAsync(first), "the longest-idle connection was not closed");
+        await WriteFrameAsync(second.GetStream(), DnsMessage.CreateQuery("example.org.", DnsType.A, id: 2).ToArray());
+        Assert.NotNull(await TestDnsServer.ReadFrameAsync(second.GetStream()));
+    }
+
+    [Fact]
+    public async Task At_the_tcp_cap_with_every_connection_busy_a_new_one_is_closed_at_once()
+    {
+        var plugins = TestPlugins.With(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromSeconds(3))]));
+        await using var server = await StartWithListenerOptionsAsync(".:0 {\n    erratic\n}\n", new ListenerOptions { MaxTcpConnections = 2 }, plugins);
         using var first = new TcpClient();
         using var second = new TcpClient();
-        await first.ConnectAsync(server.Endpoint);
-        await second.ConnectAsync(server.Endpoint);
         foreach (var client in new[] { first, second })
         {
-            await WriteFrameAsync(client.GetStream(), DnsMessage.CreateQuery("example.org.", DnsType.A, id: 1).ToArray());
-            Assert.NotNull(await TestDnsServer.ReadFrameAsync(client.GetStream())); // both are being served
+            await client.ConnectAsync(server.Endpoint);
+            await WriteFrameAsync(client.GetStream(), DnsMessage.CreateQuery("slow.example.", DnsType.TXT, id: 1).ToArray());
         }
+        await Task.Delay(300); // both queries are being answered
         using var third = new TcpClient();
         await third.ConnectAsync(server.Endpoint); // the kernel accepts; the server closes it
+        Assert.True(await IsClosedAsync(third), "a connection beyond the cap was kept while every slot was busy");
+        // The busy ones are not cut: their answers arrive.
+        foreach (var client in new[] { first, second })
+        {
+            Assert.NotNull(await TestDnsServer.ReadFrameAsync(client.GetStream()));
+        }
+    }
+
+    [Fact]
+    public async Task One_client_address_cannot_hold_more_than_its_share_of_tcp_connections()
+    {
+        await using var server = await StartWithListenerOptionsAsync(Whoami, new ListenerOptions { MaxTcpConnections = 10, MaxTcpConnectionsPerClient = 3 });
+        var noisy = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                noisy.Add(await ConnectAndAskAsync(server.Endpoint, IPAddress.Loopback));
+            }
+            using var fourth = new TcpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            await fourth.ConnectAsync(server.Endpoint);
+            Assert.True(await IsClosedAsync(fourth), "a fourth connection from the same address was kept");
+            using var other = await ConnectAndAskAsync(server.Endpoint, IPAddress.Parse("127.0.0.2")); // another client is served
+            foreach (var client in noisy)
+            {
+                await WriteFrameAsync(client.GetStream(), DnsMessage.CreateQuery("example.org.", DnsType.A, id: 3).ToArray());
+                Assert.NotNull(await TestDnsServer.ReadFrameAsync(client.GetStream())); // and the noisy one's own are intact
+            }
+        }
+        finally
+        {
+            noisy.ForEach(client => client.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_thousand_idle_and_chatty_connections_from_one_client_lock_no_one_else_out()
+    {
+        // The probe that found the lockout: 1,100 connections from one address, some idle and some sending a query
+        // every second, with default limits; 28 TCP queries from other addresses (dig) must all be answered meanwhile.
+        await using var server = await StartWithListenerOptionsAsync(Whoami, new ListenerOptions());
+        var noisy = new List<TcpClient>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            for (var i = 0; i < 1100; i++)
+            {
+                var client = new TcpClient(new IPEndPoint(IPAddress.Loopback, 0));
+                noisy.Add(client);
+                await client.ConnectAsync(server.Endpoint);
+            }
+            var chatter = Task.Run(async () =>
+            {
+                var query = DnsMessage.CreateQuery("noisy.example.", DnsType.A, id: 9).ToArray();
+                while (!stop.IsCancellationRequested)
+                {
+                    for (var i = 0; i < noisy.Count; i += 2)
+                    {
+                        try
+                        {
+                            await WriteFrameAsync(noisy[i].GetStream(), query);
+                        }
+                        catch (Exception exception) when (exception is IOException or InvalidOperationException or ObjectDisposedException)
+                        {
+                            // closed by the server: expected for most of them
+                        }
+                    }
+                    await Task.Delay(1000, stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            });
+            var answered = 0;
+            for (var i = 0; i < 28; i++)
+            {
+                var source = $"127.0.0.{2 + (i % 7)}";
+                var output = await ServerTestKit.RunAsync("dig", ["@127.0.0.1", "-p", server.Endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "-b", source, "+tcp", "+tries=1", "+time=2", "example.org.", "A"]);
+                answered += new DigOutput(output.Stdout).Status == "NOERROR" ? 1 : 0;
+            }
+            stop.Cancel();
+            await chatter;
+            Assert.Equal(28, answered);
+        }
+        finally
+        {
+            noisy.ForEach(client => client.Dispose());
+        }
+    }
+
+    private static async Task<TcpClient> ConnectAndAskAsync(IPEndPoint server, IPAddress source)
+    {
+        var client = new TcpClient(new IPEndPoint(source, 0));
+        await client.ConnectAsync(server);
+        await WriteFrameAsync(client.GetStream(), DnsMessage.CreateQuery("example.org.", DnsType.A, id: 1).ToArray());
+        Assert.NotNull(await TestDnsServer.ReadFrameAsync(client.GetStream()));
+        return client;
+    }
+
+    /// <summary>True once the server has closed the connection (EOF or reset) within a few seconds.</summary>
+    private static async Task<bool> IsClosedAsync(TcpClient client)
+    {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            Assert.Equal(0, await third.GetStream().ReadAsync(new byte[1], deadline.Token));
+            return await client.GetStream().ReadAsync(new byte[1], deadline.Token) == 0;
         }
         catch (IOException)
         {
-            // reset instead of FIN: closed all the same
+            return true; // reset instead of FIN: closed all the same
         }
-        first.Dispose();
-        // A slot frees up once a connection ends.
-        Assert.True(await Eventually.Holds(() =>
+        catch (OperationCanceledException)
         {
-            using var fourth = new TcpClient();
-            fourth.Connect(server.Endpoint);
-            var stream = fourth.GetStream();
-            stream.Write([0, 29, .. DnsMessage.CreateQuery("example.org.", DnsType.A, id: 4).ToArray()]);
-            stream.ReadTimeout = 1000;
-            try
-            {
-                return stream.Read(new byte[2]) == 2;
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        }));
+            return false;
+        }
     }
 
     [Fact]
@@ -302,11 +402,7 @@ public sealed class TransportTests
         var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().AddProvider(new CoreDnsLoggerProvider(TextWriter.Null)));
         var app = new ClusterDnsApp(new AppOptions
         {
-            Conf = path,
-            Quiet = true,
-            WorkingDirectory = directory,
-            Listener = listenerOptions,
-            Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
+            Conf = path, Quiet = true, WorkingDirectory = directory, Listener = listenerOptions, Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
         }, loggerFactory);
         await app.StartAsync();
         return new OwnServer(app, loggerFactory, directory);

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -16,14 +17,13 @@ namespace ClusterDns.Plugins.Cache;
 /// </summary>
 public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
 {
-    private const int OptLength = 11;
 
     private readonly CacheOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly byte[][] _zones;
-    private readonly byte[][] _successExcept;
-    private readonly byte[][] _denialExcept;
+    private readonly ZoneSet _zones;
+    private readonly ZoneSet _successExcept;
+    private readonly ZoneSet _denialExcept;
     private readonly CacheStore _success;
     private readonly CacheStore _denial;
     private readonly long _successMax;
@@ -37,7 +37,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
 
     // The exported coredns_cache_* children of this (server, zones); counted next to the internal counters, both are
     // plain Interlocked updates on pre-created objects (no allocation, no lock on the query path).
-    private readonly Metrics.CacheSeries _series;
+    private readonly CacheSeries _series;
 
     // Set once this instance serves: a reload builds a fresh (empty) cache whose size replaces the old one's in the
     // shared entries gauge, but a configuration that fails to build must not touch the running instance's series.
@@ -50,9 +50,9 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         _logger = logger;
         Server = server;
         Zones = string.Join(',', options.Zones);
-        _zones = ToWire(options.Zones);
-        _successExcept = ToWire(options.SuccessExcept);
-        _denialExcept = ToWire(options.DenialExcept);
+        _zones = new ZoneSet(options.Zones);
+        _successExcept = new ZoneSet(options.SuccessExcept);
+        _denialExcept = new ZoneSet(options.DenialExcept);
         _success = new CacheStore(options.SuccessCapacity);
         _denial = new CacheStore(options.DenialCapacity);
         _successMax = options.SuccessMaxTtl.Ticks;
@@ -61,18 +61,10 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         _denialMin = options.DenialMinTtl.Ticks;
         _servFailTtl = options.ServFailTtl.Ticks;
         _staleUpTo = options.StaleUpTo.Ticks / TimeSpan.TicksPerSecond;
-        _series = Metrics.CacheMetrics.For(server, Zones);
+        _series = CacheMetrics.For(server, Zones);
     }
 
     public override string Name => "cache";
-
-    public static PluginDescriptor Descriptor { get; } = new("cache", Setup);
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var options = CacheSetup.Parse(context.Dispenser, context.Zones);
-        return [new CachePlugin(options, context.ListenerAddress, TimeProvider.System, context.LoggerFactory.CreateLogger("plugin/cache"))];
-    }
 
     internal CacheOptions Options => _options;
 
@@ -83,7 +75,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
         var name = request.LowerNameWire;
-        if (!MatchesAny(_zones, name))
+        if (!_zones.Covers(name))
         {
             return NextAsync(request, cancellationToken);
         }
@@ -210,7 +202,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
     {
         var wire = entry.Wire;
         var edns = request.HasEdns;
-        var length = wire.Length + (edns ? OptLength : 0);
+        var length = wire.Length + EdnsEcho.Length(request.Query, request.Info);
         var destination = request.Response.GetBuffer();
         wire.CopyTo(destination);
         // The question as the client spelled it (same length: names are equal ignoring case, both uncompressed).
@@ -234,12 +226,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         }
         if (edns)
         {
-            var opt = destination[wire.Length..];
-            opt[0] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(opt[1..], (ushort)DnsType.OPT);
-            BinaryPrimitives.WriteUInt16BigEndian(opt[3..], Math.Max(request.Info.UdpPayloadSize, (ushort)512));
-            BinaryPrimitives.WriteUInt32BigEndian(opt[5..], request.DnssecOk ? OptRecord.DoBit : 0u);
-            BinaryPrimitives.WriteUInt16BigEndian(opt[9..], 0);
+            EdnsEcho.Write(destination[wire.Length..], request.Query, request.Info);
             BinaryPrimitives.WriteUInt16BigEndian(destination[10..], (ushort)(BinaryPrimitives.ReadUInt16BigEndian(destination[10..]) + 1));
         }
         if (length > request.MaxResponseSize)
@@ -329,7 +316,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
     private void Set(DnsRequest request, ulong key, in ReplyScan scan, ushort[] offsets, long duration, bool prefetch)
     {
         var denial = scan.Type is ReplyType.NameError or ReplyType.NoData or ReplyType.ServerError;
-        if (MatchesAny(denial ? _denialExcept : _successExcept, request.LowerNameWire))
+        if ((denial ? _denialExcept : _successExcept).Covers(request.LowerNameWire))
         {
             return;
         }
@@ -475,28 +462,6 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
             hash = (hash ^ octet) * prime;
         }
         return hash;
-    }
-
-    private static bool MatchesAny(byte[][] zones, ReadOnlySpan<byte> name)
-    {
-        foreach (var zone in zones)
-        {
-            if (DnsNameSpan.IsSubdomainOf(name, zone))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static byte[][] ToWire(IReadOnlyList<string> zones)
-    {
-        var result = new byte[zones.Count][];
-        for (var i = 0; i < zones.Count; i++)
-        {
-            result[i] = DnsName.Parse(zones[i]).ToLowerInvariant().Wire.ToArray();
-        }
-        return result;
     }
 
     public string Server { get; }

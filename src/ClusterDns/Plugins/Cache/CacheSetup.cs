@@ -1,7 +1,9 @@
 using System.Globalization;
 using ClusterDns.Corefile;
 using ClusterDns.Plugins.Forward;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Server;
+using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Plugins.Cache;
 
@@ -41,9 +43,17 @@ internal sealed class CacheOptions
     public bool KeepTtl { get; set; }
 }
 
-/// <summary>Parses <c>cache [TTL] [ZONES...] { ... }</c> as CoreDNS's cacheParse does, error texts included.</summary>
+/// <summary>Registers <c>cache</c> and parses <c>cache [TTL] [ZONES...] { ... }</c> as CoreDNS's cacheParse does, error texts included.</summary>
 internal static class CacheSetup
 {
+    public static PluginDescriptor Descriptor { get; } = new("cache", Setup);
+
+    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
+    {
+        var options = Parse(context.Dispenser, context.Zones);
+        return [new CachePlugin(options, context.ListenerAddress, TimeProvider.System, context.LoggerFactory.CreateLogger("plugin/cache"))];
+    }
+
     public static CacheOptions Parse(Dispenser d, IReadOnlyList<string> blockZones)
     {
         var options = new CacheOptions();

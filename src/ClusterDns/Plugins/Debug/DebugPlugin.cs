@@ -16,25 +16,7 @@ public sealed class DebugPlugin : IPluginLifecycle
 
     private readonly ServiceHub _services;
 
-    private DebugPlugin(ServiceHub services) => _services = services;
-
-    public static PluginDescriptor Descriptor { get; } = new("debug", Setup, OncePerBlock: false);
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var d = context.Dispenser;
-        while (d.Next())
-        {
-            if (d.NextArg())
-            {
-                throw d.ArgErr();
-            }
-        }
-        // Lower the level now, as CoreDNS's setup does, so start-up debug lines of later plugins show.
-        context.Services.SetMinimumLogLevel(LogLevel.Debug);
-        context.AddLifecycle(new DebugPlugin(context.Services));
-        return [];
-    }
+    internal DebugPlugin(ServiceHub services) => _services = services;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -25,8 +26,6 @@ public sealed partial class ErrorsPlugin : DnsPlugin, IPluginLifecycle
             _consolidators[i] = new Consolidator(this, options.Rules[i]);
         }
     }
-
-    public static PluginDescriptor Descriptor { get; } = new("errors", ErrorsSetup.Setup);
 
     public override string Name => "errors";
 

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
 
@@ -14,6 +15,8 @@ internal sealed record ErrorsOptions(IReadOnlyList<ConsolidateRule> Rules, bool 
 /// <summary>Parses <c>errors [stdout] { stacktrace; consolidate DURATION REGEXP [LEVEL] [show_first] }</c> with CoreDNS's error texts.</summary>
 internal static class ErrorsSetup
 {
+    public static PluginDescriptor Descriptor { get; } = new("errors", Setup);
+
     /// <summary>CoreDNS refuses longer patterns (regexp compilation cost).</summary>
     private const int MaxRegexpLength = 10000;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -38,17 +39,11 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
         _upstreams = upstreams;
         _logger = logger;
         From = DnsName.Parse(options.From).ToLowerInvariant().Wire.ToArray();
-        Except = new byte[options.Except.Count][];
-        for (var i = 0; i < Except.Length; i++)
-        {
-            Except[i] = DnsName.Parse(options.Except[i]).ToLowerInvariant().Wire.ToArray();
-        }
+        Except = new ZoneSet(options.Except);
         LimitError = "concurrent queries exceeded maximum " + options.MaxConcurrentText;
     }
 
     public override string Name => "forward";
-
-    public static PluginDescriptor Descriptor { get; } = new("forward", ForwardSetup.Setup, OncePerBlock: false);
 
     internal ForwardOptions Options { get; }
 
@@ -56,7 +51,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
 
     private byte[] From { get; }
 
-    private byte[][] Except { get; }
+    private ZoneSet Except { get; }
 
     private string LimitError { get; }
 
@@ -71,7 +66,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
         {
             Interlocked.Decrement(ref _concurrent);
             Interlocked.Increment(ref _maxConcurrentRejects);
-            Metrics.ForwardMetrics.MaxConcurrentRejects.Inc();
+            ForwardMetrics.MaxConcurrentRejects.Inc();
             return new ValueTask<DnsResult>(new DnsResult(DnsRcode.Refused, LimitError));
         }
         return ForwardAsync(request, cancellationToken);
@@ -88,14 +83,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
         {
             return true;
         }
-        foreach (var ignored in Except)
-        {
-            if (DnsNameSpan.IsSubdomainOf(name, ignored))
-            {
-                return false;
-            }
-        }
-        return true;
+        return !Except.Covers(name);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -135,7 +123,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
                     }
                     // Every upstream is down: assume the health checks are broken and spray to a random one.
                     Interlocked.Increment(ref _healthcheckBroken);
-                    Metrics.ForwardMetrics.HealthcheckBroken.Inc();
+                    ForwardMetrics.HealthcheckBroken.Inc();
                     if (Options.FailFast)
                     {
                         break;

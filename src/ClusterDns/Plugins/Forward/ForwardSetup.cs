@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -60,6 +61,8 @@ internal sealed class ForwardOptions
 /// <summary>Parses <c>forward FROM TO... { ... }</c> as CoreDNS's parseStanza/parseBlock do (error texts included).</summary>
 internal static partial class ForwardSetup
 {
+    public static PluginDescriptor Descriptor { get; } = new("forward", Setup, OncePerBlock: false);
+
     /// <summary>CoreDNS's limit on TOs per stanza.</summary>
     private const int MaxUpstreams = 15;
 

@@ -23,9 +23,12 @@ internal readonly record struct ExchangeResult(ExchangeStatus Status, byte[]? Bu
     public static ExchangeResult Fail(string error) => new(ExchangeStatus.Error, null, 0, error);
 }
 
-/// <summary>A connection to an upstream, kept idle in a pool between queries.</summary>
+/// <summary>A connection to an upstream, kept idle in a pool between queries. Holds one unit of
+/// <see cref="SocketBudget"/>, given back when disposed.</summary>
 internal sealed class UpstreamConnection(Socket socket, Stream? stream, string proto) : IDisposable
 {
+    private int _disposed;
+
     public Socket Socket { get; } = socket;
 
     /// <summary>TCP and TLS only (NetworkStream or SslStream).</summary>
@@ -41,6 +44,11 @@ internal sealed class UpstreamConnection(Socket socket, Stream? stream, string p
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        SocketBudget.Return();
         try
         {
             Stream?.Dispose();
@@ -83,7 +91,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     public Upstream(string to, IPEndPoint endPoint, UpstreamTls? tls, ILogger logger)
     {
         To = to;
-        Series = Metrics.ForwardMetrics.For(to);
+        Series = ForwardMetrics.For(to);
         EndPoint = endPoint;
         Tls = tls;
         _logger = logger;
@@ -99,7 +107,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
 
     /// <summary>The exported <c>coredns_proxy_*</c>/<c>coredns_forward_*</c> children of this <c>to</c> (shared across
     /// reloads); updated next to <see cref="Counters"/> with lock-free increments.</summary>
-    public Metrics.UpstreamSeries Series { get; }
+    public UpstreamSeries Series { get; }
 
     public TimeSpan Expire { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -270,6 +278,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         SocketError.HostUnreachable => "no route to host",
         SocketError.NetworkUnreachable => "network is unreachable",
         SocketError.TimedOut => "i/o timeout",
+        SocketError.TooManyOpenSockets => "too many open files",
         _ => fallback.ToLowerInvariant(),
     };
 
@@ -360,11 +369,35 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
 
     private async ValueTask<UpstreamConnection> DialAsync(string proto, CancellationToken cancellationToken)
     {
-        var socket = new Socket(EndPoint.AddressFamily, proto == "udp" ? SocketType.Dgram : SocketType.Stream,
-            proto == "udp" ? ProtocolType.Udp : ProtocolType.Tcp);
+        var network = proto == "udp" ? "udp" : "tcp";
+        if (!SocketBudget.TryTake())
+        {
+            throw new DialException($"dial {network} {EndPoint}: socket: too many open files");
+        }
+        Socket socket;
+        try
+        {
+            socket = new Socket(EndPoint.AddressFamily, proto == "udp" ? SocketType.Dgram : SocketType.Stream,
+                proto == "udp" ? ProtocolType.Udp : ProtocolType.Tcp);
+        }
+        catch (SocketException exception)
+        {
+            // Out of descriptors for another reason (the rest of the process): fail this query, never the server.
+            SocketBudget.Return();
+            throw new DialException($"dial {network} {EndPoint}: socket: {GoErrno(exception.SocketErrorCode, exception.Message)}");
+        }
         if (proto == "udp")
         {
-            socket.Connect(EndPoint); // no packet: just fixes the peer so ICMP errors come back to this socket
+            try
+            {
+                socket.Connect(EndPoint); // no packet: just fixes the peer so ICMP errors come back to this socket
+            }
+            catch (SocketException exception)
+            {
+                SocketBudget.Return();
+                socket.Dispose();
+                throw new DialException($"dial udp {EndPoint}: connect: {GoErrno(exception.SocketErrorCode, exception.Message)}");
+            }
             return new UpstreamConnection(socket, null, proto);
         }
         socket.NoDelay = true;
@@ -391,6 +424,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
             or System.Security.Authentication.AuthenticationException)
         {
             UpdateDialTime(TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
+            SocketBudget.Return();
             socket.Dispose();
             var reason = exception switch
             {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using ClusterDns.Metrics;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
 

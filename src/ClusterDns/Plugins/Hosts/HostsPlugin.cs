@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -12,9 +13,8 @@ namespace ClusterDns.Plugins.Hosts;
 /// </summary>
 public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
 {
-    private const int OptLength = 11;
     private readonly ILogger _logger;
-    private readonly byte[][] _origins;
+    private readonly ZoneSet _origins;
     private readonly HostsMap _inline;
     private volatile HostsSnapshot _snapshot;
     private DateTime _mtime;
@@ -26,17 +26,11 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
     {
         Options = options;
         _logger = logger;
-        _origins = new byte[options.Origins.Count][];
-        for (var i = 0; i < _origins.Length; i++)
-        {
-            _origins[i] = DnsName.Parse(options.Origins[i]).ToLowerInvariant().Wire.ToArray();
-        }
+        _origins = new ZoneSet(options.Origins);
         _inline = HostsMap.Parse(string.Join('\n', options.Inline), _origins, options.AutoReverse);
         _snapshot = HostsSnapshot.Build(new HostsMap(), _inline, options.Ttl);
         ReadHosts(); // serve file entries from the first query on, as CoreDNS's OnStartup read does
     }
-
-    public static PluginDescriptor Descriptor { get; } = new("hosts", HostsSetup.Setup);
 
     public override string Name => "hosts";
 
@@ -52,7 +46,7 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
     {
         var name = request.LowerNameWire;
         var type = request.Type;
-        if (!InOrigins(name) && type != DnsType.PTR)
+        if (!_origins.Covers(name) && type != DnsType.PTR)
         {
             // Not our zone: always pass on, whatever fallthrough says. PTR is answered outside the zones too.
             return NextAsync(request, cancellationToken);
@@ -93,24 +87,12 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
         return new ValueTask<DnsResult>(DnsResult.Success);
     }
 
-    private bool InOrigins(ReadOnlySpan<byte> name)
-    {
-        foreach (var origin in _origins)
-        {
-            if (DnsNameSpan.IsSubdomainOf(name, origin))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /// <summary>Header + the query's question + precomputed records (+ OPT when the query had one), straight into the reply buffer.</summary>
     private void WriteReply(DnsRequest request, byte[][] records)
     {
         var buffer = request.Response.GetBuffer();
         ref readonly var info = ref request.Info;
-        var limit = request.MaxResponseSize - (request.HasEdns ? OptLength : 0);
+        var limit = request.MaxResponseSize - EdnsEcho.Length(request.Query, info);
         var header = new DnsHeader { Id = info.Header.Id, QuestionCount = 1 };
         header.IsResponse = true;
         header.Authoritative = true;
@@ -135,12 +117,7 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
         header.AnswerCount = answers;
         if (request.HasEdns)
         {
-            buffer[position] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(position + 1)..], (ushort)DnsType.OPT);
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(position + 3)..], Math.Max(info.UdpPayloadSize, (ushort)512));
-            BinaryPrimitives.WriteUInt32BigEndian(buffer[(position + 5)..], request.DnssecOk ? OptRecord.DoBit : 0u);
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[(position + 9)..], 0);
-            position += OptLength;
+            position += EdnsEcho.Write(buffer[position..], request.Query, info);
             header.AdditionalCount = 1;
         }
         header.Write(buffer);

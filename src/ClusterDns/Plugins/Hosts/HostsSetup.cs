@@ -1,5 +1,6 @@
 using System.Globalization;
 using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
 
@@ -19,6 +20,8 @@ internal sealed record HostsOptions(
 /// <summary>Parses <c>hosts [FILE [ZONES...]] { INLINE; ttl; no_reverse; reload; fallthrough }</c> as CoreDNS's hostsParse.</summary>
 internal static partial class HostsSetup
 {
+    public static PluginDescriptor Descriptor { get; } = new("hosts", Setup);
+
     public const string DefaultPath = "/etc/hosts";
 
     public static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
@@ -70,7 +73,7 @@ internal static partial class HostsSetup
                 switch (d.Val)
                 {
                     case "fallthrough":
-                        fall = Fallthrough.FromArgs(d.RemainingArgs());
+                        fall = Fallthrough.Parse(d);
                         break;
                     case "no_reverse":
                         autoReverse = false;

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Hosts;
@@ -40,7 +42,7 @@ internal sealed class HostsMap
     }
 
     /// <summary>Parses hosts(5) text: <c>IP name [aliases...]</c>, '#' comments; names outside <paramref name="origins"/> are skipped.</summary>
-    public static HostsMap Parse(string text, byte[][] origins, bool autoReverse)
+    public static HostsMap Parse(string text, ZoneSet origins, bool autoReverse)
     {
         var map = new HostsMap();
         foreach (var rawLine in text.Split('\n'))
@@ -60,7 +62,7 @@ internal sealed class HostsMap
             for (var i = 1; i < fields.Length; i++)
             {
                 var name = (fields[i].EndsWith('.') ? fields[i] : fields[i] + ".").ToLowerInvariant();
-                if (!DnsName.TryParse(name, out var dnsName) || !InOrigins(dnsName.Wire, origins))
+                if (!DnsName.TryParse(name, out var dnsName) || !origins.Covers(dnsName.Wire))
                 {
                     continue;
                 }
@@ -72,18 +74,6 @@ internal sealed class HostsMap
             }
         }
         return map;
-    }
-
-    private static bool InOrigins(ReadOnlySpan<byte> name, byte[][] origins)
-    {
-        foreach (var origin in origins)
-        {
-            if (DnsNameSpan.IsSubdomainOf(name, origin))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void Add<T>(Dictionary<string, List<T>> map, string key, T value)

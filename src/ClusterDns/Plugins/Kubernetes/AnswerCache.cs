@@ -26,7 +26,6 @@ internal sealed class AnswerCache
 {
     public const int MinCapacity = 32_768;
     public const int MaxCapacity = 1 << 20;
-    private const int OptLength = 11;
     private const int QuestionOffset = 12;
     private const int InitialSlots = 1 << 10;
 
@@ -47,8 +46,8 @@ internal sealed class AnswerCache
             return false;
         }
         var template = cached.Reply;
-        var info = request.Info;
-        var length = template.Length + (info.HasOpt ? OptLength : 0);
+        ref readonly var info = ref request.Info;
+        var length = template.Length + EdnsEcho.Length(request.Query, info);
         if (length > request.MaxResponseSize)
         {
             return false; // needs truncation: the slow path does it
@@ -61,13 +60,7 @@ internal sealed class AnswerCache
         BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], flags);
         if (info.HasOpt)
         {
-            // As DnsRequest.CreateReply echoes it: root, OPT, max(size, 512), DO echoed, no options.
-            var opt = buffer[template.Length..];
-            opt[0] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(opt[1..], (ushort)DnsType.OPT);
-            BinaryPrimitives.WriteUInt16BigEndian(opt[3..], Math.Max(info.UdpPayloadSize, (ushort)512));
-            BinaryPrimitives.WriteUInt32BigEndian(opt[5..], info.DnssecOk ? OptRecord.DoBit : 0u);
-            BinaryPrimitives.WriteUInt16BigEndian(opt[9..], 0);
+            EdnsEcho.Write(buffer[template.Length..], request.Query, info);
             var additional = BinaryPrimitives.ReadUInt16BigEndian(buffer[10..]);
             BinaryPrimitives.WriteUInt16BigEndian(buffer[10..], (ushort)(additional + 1));
         }

@@ -26,7 +26,7 @@ internal abstract class CacheToken
 /// services/PTR addresses exist, pods and name servers. Replaced when any of those change.</summary>
 internal sealed class IndexGeneration : CacheToken;
 
-/// <summary>One ready endpoint address with its endpoint name EN (spec §1), lowercase, as a wire label.</summary>
+/// <summary>One ready endpoint address with its endpoint name EN (docs/kubernetes-dns.md §1), lowercase, as a wire label.</summary>
 internal sealed class EndpointEntry(IPAddress address, string name)
 {
     public IPAddress Address { get; } = address;
@@ -75,7 +75,7 @@ internal sealed class ServiceEntry : CacheToken, ITrieItem<ServiceEntry>
 
     public required ServicePortInfo[] Ports { get; init; }
 
-    /// <summary>FQDN of a non-IP externalName, else null (spec §4 b).</summary>
+    /// <summary>FQDN of a non-IP externalName, else null (docs/kubernetes-dns.md §4 b).</summary>
     public DnsName? ExternalTarget { get; init; }
 
     public required SliceEntry[] Slices { get; init; }
@@ -122,7 +122,7 @@ internal sealed class ServiceEntry : CacheToken, ITrieItem<ServiceEntry>
     }
 }
 
-/// <summary>A name-server entry (spec §5.9): a relative name (<c>svc.ns.svc</c>, <c>EN.svc.ns.svc</c> or <c>ns.dns</c>) and an address.</summary>
+/// <summary>A name-server entry (docs/kubernetes-dns.md §5.9): a relative name (<c>svc.ns.svc</c>, <c>EN.svc.ns.svc</c> or <c>ns.dns</c>) and an address.</summary>
 internal readonly record struct NameServerEntry(byte[] RelativeWire, IPAddress Address);
 
 internal sealed class PtrEntry(UInt128 key, byte[]? serviceRelative, DnsName[] endpoints) : CacheToken, ITrieItem<PtrEntry>
@@ -270,7 +270,7 @@ internal sealed class KubernetesIndex
         {
             if (!context.PtrAllowed(service.Namespace))
             {
-                continue; // PTR honours only the namespaces list [Q10]
+                continue; // PTR honours only the namespaces list [Q10] (docs/kubernetes-dns.md)
             }
             foreach (var ip in service.ClusterIPs)
             {
@@ -627,7 +627,7 @@ internal sealed class KubernetesIndex
         RefreshPtr(context, state, services, ptr, address, out replaced, out _);
 
     /// <summary>
-    /// Recomputes the PTR entry of one address (spec §5.7) from the state's address indexes: the first ClusterIP
+    /// Recomputes the PTR entry of one address (docs/kubernetes-dns.md §5.7) from the state's address indexes: the first ClusterIP
     /// service holding it, else the endpoint names of every ready address equal to it. Unchanged content keeps the
     /// existing entry; <paramref name="keyChanged"/> says whether the address gained or lost its entry.
     /// </summary>
@@ -827,7 +827,7 @@ internal sealed class KubernetesIndex
     private static ServicePortInfo[] Ports(ImmutableArray<ServicePortInfo> ports) =>
         ports.IsDefaultOrEmpty ? SentinelPorts : ImmutableCollectionsMarshal.AsArray(ports)!;
 
-    /// <summary>EN(EA), spec §1: hostname, then (endpoint_pod_names) the pod name, then the dashed address.</summary>
+    /// <summary>EN(EA), docs/kubernetes-dns.md §1: hostname, then (endpoint_pod_names) the pod name, then the dashed address.</summary>
     internal static string EndpointName(EndpointInfo ep, string address, bool podNames)
     {
         if (!string.IsNullOrEmpty(ep.Hostname))
@@ -859,7 +859,7 @@ internal sealed class KubernetesIndex
         return keys;
     }
 
-    /// <summary>Spec §5.9, driven by the bound addresses: the slices holding one as a ready address give their
+    /// <summary>docs/kubernetes-dns.md §5.9, driven by the bound addresses: the slices holding one as a ready address give their
     /// service's ClusterIPs (or, headless, that slice's endpoints); none ⇒ <c>ns.dns</c> per bound address.</summary>
     private static NameServerEntry[] BuildNameServers(Context context, ClusterState state, HashTrie<ServiceEntry> services)
     {

@@ -10,7 +10,7 @@ public enum PodMode : byte
 }
 
 /// <summary>
-/// The parsed <c>kubernetes</c> block (spec §6). Immutable: a reload builds a new instance.
+/// The parsed <c>kubernetes</c> block (docs/kubernetes-dns.md §6). Immutable: a reload builds a new instance.
 /// </summary>
 public sealed record KubernetesOptions
 {
@@ -19,14 +19,14 @@ public sealed record KubernetesOptions
     /// <summary>Lower-case FQDN zones in Corefile order (CIDRs already expanded).</summary>
     public IReadOnlyList<string> Zones { get; init; } = [];
 
-    /// <summary>First non-reverse zone: PTR targets use it (spec §5.7).</summary>
+    /// <summary>First non-reverse zone: PTR targets use it (docs/kubernetes-dns.md §5.7).</summary>
     public string PrimaryZone { get; init; } = "cluster.local.";
 
     public uint Ttl { get; init; } = DefaultTtl;
 
     public PodMode PodMode { get; init; } = PodMode.Disabled;
 
-    /// <summary>Exposed namespaces; empty means all (spec §7).</summary>
+    /// <summary>Exposed namespaces; empty means all (docs/kubernetes-dns.md §7).</summary>
     public IReadOnlySet<string> Namespaces { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     public string? NamespaceLabels { get; init; }
@@ -37,7 +37,7 @@ public sealed record KubernetesOptions
 
     public bool NoEndpoints { get; init; }
 
-    /// <summary>null: no fallthrough; empty: every zone; else only names at or below these (spec §10).</summary>
+    /// <summary>null: no fallthrough; empty: every zone; else only names at or below these (docs/kubernetes-dns.md §10).</summary>
     public IReadOnlyList<string>? FallthroughZones { get; init; }
 
     public bool IgnoreEmptyService { get; init; }

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary>
-/// The <c>kubernetes</c> handler: answers its zones from the cluster (spec §5), falls through or passes on
+/// The <c>kubernetes</c> handler: answers its zones from the cluster (docs/kubernetes-dns.md §5), falls through or passes on
 /// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
 /// Changed event builds a new one, so queries never lock.
 /// </summary>
@@ -50,7 +50,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     /// <param name="options">Parsed block.</param>
     /// <param name="localAddresses">Addresses the server is bound to (wildcards expand to interface addresses) for NS / <c>ns.dns</c>.</param>
     /// <param name="loggerFactory">Logging.</param>
-    /// <param name="upstream">Resolves out-of-zone ExternalName targets through the server's chain (spec §5.6); null: none.</param>
+    /// <param name="upstream">Resolves out-of-zone ExternalName targets through the server's chain (docs/kubernetes-dns.md §5.6); null: none.</param>
     /// <param name="source">Cluster data; null builds one from the options at <see cref="StartAsync"/>.</param>
     public KubernetesPlugin(KubernetesOptions options, IReadOnlyList<IPAddress> localAddresses, ILoggerFactory? loggerFactory = null,
         Func<DnsName, DnsType, CancellationToken, ValueTask<DnsMessage?>>? upstream = null, IClusterSource? source = null)
@@ -87,7 +87,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
 
     public KubernetesResolver Resolver => _resolver;
 
-    /// <summary>Zone transfer (spec §9) from the current state: only the exact forward zone apexes.</summary>
+    /// <summary>Zone transfer (docs/kubernetes-dns.md §9) from the current state: only the exact forward zone apexes.</summary>
     public IReadOnlyList<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial) => _resolver.Transfer(zone, ixfrSerial);
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
@@ -159,14 +159,14 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         }
         if (upstreamReply is null)
         {
-            // [Q9] No reply at all: emit nothing (NODATA).
+            // [Q9] (docs/kubernetes-dns.md) No reply at all: emit nothing (NODATA).
             reply.Answers.Clear();
             reply.Additionals.Clear();
             resolver.AppendSoa(request.QuestionName, reply.Authorities);
         }
         else
         {
-            // [Q9] The upstream's rcode and authority are dropped; its answer is copied verbatim.
+            // [Q9] (docs/kubernetes-dns.md) The upstream's rcode and authority are dropped; its answer is copied verbatim.
             reply.Answers.AddRange(upstreamReply.Answers);
             if (upstreamReply.Header.Truncated)
             {
@@ -186,7 +186,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
         return DnsResult.Success;
     }
 
-    /// <summary>Starts the source and delays start-up until it synced or <c>startup_timeout</c> passed (spec §8.3).</summary>
+    /// <summary>Starts the source and delays start-up until it synced or <c>startup_timeout</c> passed (docs/kubernetes-dns.md §8.3).</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // While start-up waits nothing is served, so the initial lists (one relist event per kind) need no index

@@ -18,18 +18,18 @@ public enum KubernetesOutcome : byte
     NameError,
     /// <summary>Would be NXDOMAIN but fallthrough covers the name: call the next handler.</summary>
     Fallthrough,
-    /// <summary>Would be NXDOMAIN while the API is not synced (spec §8.3): SERVFAIL + SOA.</summary>
+    /// <summary>Would be NXDOMAIN while the API is not synced (docs/kubernetes-dns.md §8.3): SERVFAIL + SOA.</summary>
     ServFail,
     /// <summary>AXFR/IXFR: REFUSED, left to the server to write.</summary>
     Refused,
 }
 
 /// <summary>What <see cref="KubernetesResolver.Resolve"/> decided. With <see cref="UpstreamTarget"/> set the answer ends
-/// in a CNAME to an out-of-zone name that the caller resolves through the server's chain (spec §5.6).</summary>
+/// in a CNAME to an out-of-zone name that the caller resolves through the server's chain (docs/kubernetes-dns.md §5.6).</summary>
 public readonly record struct KubernetesResolution(KubernetesOutcome Outcome, DnsName? UpstreamTarget = null);
 
 /// <summary>
-/// The answer engine of the kubernetes plugin (spec §2–§5): pure, immutable, built per (options, cluster state,
+/// The answer engine of the kubernetes plugin (docs/kubernetes-dns.md §2–§5): pure, immutable, built per (options, cluster state,
 /// synced flag). Resolves into record lists first, so precomputed wire answers can be layered on later.
 /// Per query it allocates only the records it returns (plus their target names).
 /// </summary>
@@ -194,7 +194,7 @@ public sealed class KubernetesResolver
                     }
                     else
                     {
-                        // [Q1] FOUND without items (apex, svc, ns.svc) is NXDOMAIN for TXT.
+                        // [Q1] (docs/kubernetes-dns.md) FOUND without items (apex, svc, ns.svc) is NXDOMAIN for TXT.
                         var items = Items();
                         exists = Lookup(ref q, items) && items.Count > 0;
                     }
@@ -218,7 +218,7 @@ public sealed class KubernetesResolver
                         : Lookup(ref q, Items());
                     break;
                 case DnsType.SOA:
-                    // [Q3] Any non-apex name is NODATA without an existence check.
+                    // [Q3] (docs/kubernetes-dns.md) Any non-apex name is NODATA without an existence check.
                     DependOnGeneration(); // the serial
                     exists = true;
                     if (q.BaseCount == 0)
@@ -258,8 +258,8 @@ public sealed class KubernetesResolver
     }
 
     /// <summary>
-    /// The AXFR stream of spec §9 for <paramref name="zone"/>, or null when <paramref name="zone"/> is not exactly one
-    /// of the forward zones ([DEV2]: sub-names and reverse zones are refused). An IXFR carrying the current serial gets
+    /// The AXFR stream of docs/kubernetes-dns.md §9 for <paramref name="zone"/>, or null when <paramref name="zone"/> is not exactly one
+    /// of the forward zones ([DEV2] in docs/kubernetes-dns.md: sub-names and reverse zones are refused). An IXFR carrying the current serial gets
     /// the SOA alone.
     /// </summary>
     public List<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial)
@@ -295,7 +295,7 @@ public sealed class KubernetesResolver
             {
                 records.Add(new NsRecord(name) { Name = apex, Ttl = _ttl });
             }
-            // [Q14] name-server glue is sent with TTL 0.
+            // [Q14] (docs/kubernetes-dns.md) name-server glue is sent with TTL 0.
             glue.Add(entry.Address.AddressFamily == AddressFamily.InterNetwork
                 ? new ARecord(entry.Address) { Name = name, Ttl = 0 }
                 : new AaaaRecord(entry.Address) { Name = name, Ttl = 0 });
@@ -376,7 +376,7 @@ public sealed class KubernetesResolver
                 {
                     if (port.Port < 0)
                     {
-                        continue; // [DEV3] no "SRV ... 65535" for a port-less service
+                        continue; // [DEV3] (docs/kubernetes-dns.md) no "SRV ... 65535" for a port-less service
                     }
                     records.Add(new SrvRecord(0, 100, (ushort)port.Port, owner) { Name = owner, Ttl = _ttl });
                     if (port.Name.Length > 0 && PortOwner(port, owner) is { } srvOwner)
@@ -444,7 +444,7 @@ public sealed class KubernetesResolver
         return items;
     }
 
-    // ---- lookup (spec §4) ----
+    // ---- lookup (docs/kubernetes-dns.md §4) ----
 
     private bool Lookup(ref Query q, List<Item> items)
     {
@@ -569,7 +569,7 @@ public sealed class KubernetesResolver
         DependOnGeneration(); // pod answers follow the pod set (and its absence)
         if (_options.PodMode == PodMode.Disabled)
         {
-            return false; // [Q11] even <ns>.pod.<zone>
+            return false; // [Q11] (docs/kubernetes-dns.md) even <ns>.pod.<zone>
         }
         var n = q.BaseCount;
         if (n < 3)
@@ -681,7 +681,7 @@ public sealed class KubernetesResolver
         return true;
     }
 
-    // ---- A / AAAA and ExternalName chasing (spec §5.4, §5.6) ----
+    // ---- A / AAAA and ExternalName chasing (docs/kubernetes-dns.md §5.4, §5.6) ----
 
     private bool Addresses(ref Query q, DnsName owner, DnsType type, int depth, List<DnsRecord> answer, ref DnsName? upstream)
     {
@@ -727,7 +727,7 @@ public sealed class KubernetesResolver
             upstream = target;
             return;
         }
-        // [Q9] In-zone target: the CNAME appears only when the target yields records.
+        // [Q9] (docs/kubernetes-dns.md) In-zone target: the CNAME appears only when the target yields records.
         var chased = new List<DnsRecord>();
         Span<byte> lower = stackalloc byte[target.WireLength];
         Span<int> offsets = stackalloc int[128];
@@ -770,7 +770,7 @@ public sealed class KubernetesResolver
         return false;
     }
 
-    // ---- SRV (spec §5.5) ----
+    // ---- SRV (docs/kubernetes-dns.md §5.5) ----
 
     private bool Srv(ref Query q, DnsName qname, List<DnsRecord> answer, List<DnsRecord> additional)
     {
@@ -791,7 +791,7 @@ public sealed class KubernetesResolver
         {
             return true;
         }
-        var weight = (ushort)Math.Max(1, 100 / count); // [Q6] pre-dedup count, priority 0
+        var weight = (ushort)Math.Max(1, 100 / count); // [Q6] (docs/kubernetes-dns.md) pre-dedup count, priority 0
         DnsName? zw = null;
         Span<byte> wire = stackalloc byte[DnsName.MaxWireLength];
         foreach (var item in items)
@@ -870,7 +870,7 @@ public sealed class KubernetesResolver
         return false;
     }
 
-    // ---- PTR (spec §5.7) ----
+    // ---- PTR (docs/kubernetes-dns.md §5.7) ----
 
     private static bool TryReverseKey(ref Query q, out UInt128 key)
     {
@@ -927,7 +927,7 @@ public sealed class KubernetesResolver
         return entry.Endpoints.Length > 0;
     }
 
-    // ---- NS and ns.dns (spec §5.9) ----
+    // ---- NS and ns.dns (docs/kubernetes-dns.md §5.9) ----
 
     private void ApexNs(ref Query q, List<DnsRecord> answer, List<DnsRecord> additional)
     {
@@ -991,7 +991,7 @@ public sealed class KubernetesResolver
         Name,
     }
 
-    /// <summary>ADDR(ip, port, key) or NAME(target) of spec §4.</summary>
+    /// <summary>ADDR(ip, port, key) or NAME(target) of docs/kubernetes-dns.md §4.</summary>
     private readonly record struct Item(ItemKind Kind, IPAddress? Address, int Port, ServiceEntry? Service, EndpointEntry? Endpoint, DnsName? Target);
 
     /// <summary>The query name split at its zone: original and lower-case wire with label offsets.</summary>
@@ -1037,7 +1037,7 @@ public sealed class KubernetesResolver
             return Lower.Slice(at + 1, Lower[at]);
         }
 
-        /// <summary><c>ns.dns.&lt;zone&gt;</c>, any case [DEV1].</summary>
+        /// <summary><c>ns.dns.&lt;zone&gt;</c>, any case [DEV1] (docs/kubernetes-dns.md).</summary>
         public readonly bool IsNsDns() => BaseCount == 2 && Label(0).SequenceEqual("ns"u8) && Label(1).SequenceEqual("dns"u8);
 
         /// <summary>The zone labels in the client's case (SOA owner, SRV/NS targets).</summary>

@@ -1,10 +1,11 @@
 using System.Globalization;
 using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary>
-/// Parses the <c>kubernetes</c> directive (spec §6) with CoreDNS's error texts. Dispenser errors carry the
+/// Parses the <c>kubernetes</c> directive (docs/kubernetes-dns.md §6) with CoreDNS's error texts. Dispenser errors carry the
 /// <c>FILE:LINE - Error during parsing:</c> prefix; errors CoreDNS raises with plain <c>fmt.Errorf</c> do not.
 /// </summary>
 public static class KubernetesSetup
@@ -158,7 +159,7 @@ public static class KubernetesSetup
                     var a = d.RemainingArgs();
                     if (a.Count == 0)
                     {
-                        // [Q16] CoreDNS silently accepts a bare "ignore".
+                        // [Q16] (docs/kubernetes-dns.md) CoreDNS silently accepts a bare "ignore".
                         warnings.Add("'ignore' without a value has no effect");
                         break;
                     }
@@ -199,7 +200,7 @@ public static class KubernetesSetup
                     }
                     if (timeout <= TimeSpan.Zero)
                     {
-                        // [DEV4] CoreDNS accepts it and then misbehaves; we refuse it.
+                        // [DEV4] (docs/kubernetes-dns.md) CoreDNS accepts it and then misbehaves; we refuse it.
                         throw d.Err($"startup_timeout must be greater than 0: {a[0]}");
                     }
                     o = o with { StartupTimeout = timeout };
@@ -243,7 +244,7 @@ public static class KubernetesSetup
         }
         if (o.NoEndpoints && o.IgnoreEmptyService)
         {
-            // [Q17] Every ClusterIP service counts as empty without endpoint data.
+            // [Q17] (docs/kubernetes-dns.md) Every ClusterIP service counts as empty without endpoint data.
             warnings.Add("noendpoints with ignore empty_service makes every ClusterIP service NXDOMAIN");
         }
         return o with { Namespaces = namespaces, Connection = connection, Warnings = warnings };

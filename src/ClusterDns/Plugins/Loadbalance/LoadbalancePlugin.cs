@@ -15,32 +15,6 @@ public sealed class LoadbalancePlugin : DnsPlugin
 {
     public override string Name => "loadbalance";
 
-    public static PluginDescriptor Descriptor { get; } = new("loadbalance", Setup);
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var d = context.Dispenser;
-        while (d.Next())
-        {
-            var args = d.RemainingArgs();
-            if (args.Count > 1)
-            {
-                throw d.ArgErr();
-            }
-            if (args.Count == 1 && args[0] != "round_robin")
-            {
-                throw args[0] == "weighted"
-                    ? d.Err("the weighted policy is not supported by ClusterDns yet; use round_robin")
-                    : d.Err($"unknown policy: {args[0]}");
-            }
-            if (d.NextBlock())
-            {
-                throw d.Err($"unknown property '{d.Val}'");
-            }
-        }
-        return [new LoadbalancePlugin()];
-    }
-
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
         var pending = NextAsync(request, cancellationToken);

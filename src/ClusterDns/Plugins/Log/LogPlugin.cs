@@ -23,8 +23,6 @@ public sealed partial class LogPlugin : DnsPlugin
         _logger = logger;
     }
 
-    public static PluginDescriptor Descriptor { get; } = new("log", LogSetup.Setup, OncePerBlock: false);
-
     public override string Name => "log";
 
     internal IReadOnlyList<LogRule> Rules => _rules;

@@ -1,4 +1,5 @@
 using ClusterDns.Corefile;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,8 @@ internal sealed record LogRule(string NameScope, byte[] ScopeWire, LogFormat For
 /// <summary>Parses <c>log [NAMES...] [FORMAT] { class ...; minDuration [D] }</c> exactly as CoreDNS's logParse.</summary>
 internal static class LogSetup
 {
+    public static PluginDescriptor Descriptor { get; } = new("log", Setup, OncePerBlock: false);
+
     public const string CommonLogFormat = "{remote}:{port} - {>id} \"{type} {class} {name} {proto} {size} {>do} {>bufsize}\" {rcode} {>rflags} {rsize} {duration}";
     public const string CombinedLogFormat = CommonLogFormat + " \"{>opcode}\"";
     private static readonly byte[] NeverMatches = new byte[DnsName.MaxWireLength + 1];

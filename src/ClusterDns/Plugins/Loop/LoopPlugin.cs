@@ -38,24 +38,7 @@ public sealed partial class LoopPlugin : DnsPlugin, IPluginLifecycle
 
     public override string Name => "loop";
 
-    public static PluginDescriptor Descriptor { get; } = new("loop", Setup);
-
     public string ProbeName => _probeText;
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var d = context.Dispenser;
-        while (d.Next())
-        {
-            if (d.NextArg())
-            {
-                throw d.ArgErr();
-            }
-        }
-        var plugin = new LoopPlugin(context.Zones[0], context.ListenerAddress, context.Services, context.LoggerFactory.CreateLogger("plugin/loop"));
-        context.AddLifecycle(plugin);
-        return [plugin];
-    }
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {

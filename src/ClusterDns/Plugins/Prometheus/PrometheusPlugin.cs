@@ -25,49 +25,6 @@ public sealed class PrometheusPlugin : DnsPlugin
     /// <summary>The metrics listener address (<c>localhost:9153</c>, <c>:9153</c>...).</summary>
     public string Address { get; }
 
-    public static PluginDescriptor Descriptor { get; } = new("prometheus", Setup);
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var d = context.Dispenser;
-        var address = DefaultAddress;
-        while (d.Next())
-        {
-            var args = d.RemainingArgs();
-            if (args.Count > 1)
-            {
-                throw d.ArgErr();
-            }
-            if (args.Count == 1)
-            {
-                address = args[0];
-            }
-            while (d.NextBlock())
-            {
-                switch (d.Val)
-                {
-                    case "runtime_metrics":
-                        // The runtime's meter is always exported (our go_* counterpart); nothing to switch on.
-                        if (d.NextArg())
-                        {
-                            throw d.ArgErr();
-                        }
-                        break;
-                    case "tls":
-                        throw d.Err("tls is not supported by ClusterDns; terminate TLS in front of the metrics listener");
-                    default:
-                        throw d.Err($"unknown option: {d.Val}");
-                }
-            }
-        }
-        HttpAddress.Validate(address);
-        MetricsCatalog.RegisterAll();
-        CoreMetrics.BuildInfo.WithLabels(ClusterDnsApp.Version, Revision, GoVersion).Set(1);
-        context.AddHttpRoute(address, "/metrics", ServeMetricsAsync);
-        PluginEnabledPublisher.Register(context);
-        return [new PrometheusPlugin(address)];
-    }
-
     /// <summary>The <c>goversion</c> label's counterpart: the runtime that runs us.</summary>
     public static string GoVersion { get; } = "dotnet" + Environment.Version;
 
@@ -87,8 +44,8 @@ public sealed class PrometheusPlugin : DnsPlugin
         return revision.Length > 7 ? revision[..7] : revision;
     }
 
-    /// <summary>Go's <c>net.SplitHostPort</c> check, with its wording for the common mistake of a bare port.</summary>
-    private static Task ServeMetricsAsync(HttpContext context)
+    /// <summary>GET /metrics: the process-wide registry in the text exposition format.</summary>
+    internal static Task ServeMetricsAsync(HttpContext context)
     {
         context.Response.ContentType = MetricsRegistry.ContentType;
         return MetricsRegistry.WriteTextAsync(context.Response.Body, context.RequestAborted);

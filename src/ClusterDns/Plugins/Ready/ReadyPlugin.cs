@@ -1,12 +1,8 @@
-using ClusterDns.Corefile;
 using ClusterDns.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Plugins.Ready;
-
-/// <summary>Parsed <c>ready</c> options.</summary>
-internal sealed record ReadyOptions(string Address, bool Continuously);
 
 /// <summary>
 /// CoreDNS <c>ready</c> (setup only): <c>/ready</c> answers 200 <c>OK</c> once every readiness reporter of the
@@ -24,7 +20,7 @@ public sealed partial class ReadyPlugin
     private readonly HashSet<IReadinessReporter> _readyOnce = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _gate = new();
 
-    private ReadyPlugin(ReadyOptions options, IReadOnlyList<IReadinessReporter> reporters, ServiceHub services, ILogger logger)
+    internal ReadyPlugin(ReadyOptions options, IReadOnlyList<IReadinessReporter> reporters, ServiceHub services, ILogger logger)
     {
         Options = options;
         _reporters = reporters;
@@ -32,57 +28,7 @@ public sealed partial class ReadyPlugin
         _logger = logger;
     }
 
-    public static PluginDescriptor Descriptor { get; } = new("ready", Setup);
-
     internal ReadyOptions Options { get; }
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var options = Parse(context.Dispenser);
-        // The configuration's readiness list is filled while later plugins set up: reading it per request sees every
-        // reporter of this configuration.
-        var ready = new ReadyPlugin(options, context.Collector.Readiness, context.Services, context.LoggerFactory.CreateLogger("plugin/ready"));
-        context.AddHttpRoute(options.Address, Path, ready.Handle);
-        var services = context.Services;
-        context.OnShutdown(() =>
-        {
-            services.ShuttingDown = true; // answer "Shutting down" during health's lameduck too
-            return Task.CompletedTask;
-        });
-        return [];
-    }
-
-    internal static ReadyOptions Parse(Dispenser d)
-    {
-        var address = DefaultAddress;
-        var continuously = false;
-        while (d.Next())
-        {
-            address = HttpAddress.ReadOptional(d) ?? address;
-            while (d.NextBlock())
-            {
-                switch (d.Val)
-                {
-                    case "monitor":
-                        var monitorArgs = d.RemainingArgs();
-                        if (monitorArgs.Count != 1)
-                        {
-                            throw d.ArgErr();
-                        }
-                        continuously = monitorArgs[0] switch
-                        {
-                            "until-ready" => false,
-                            "continuously" => true,
-                            _ => throw d.Err($"monitor type '{monitorArgs[0]}' not supported"),
-                        };
-                        break;
-                    default:
-                        throw d.Err($"unknown property '{d.Val}'");
-                }
-            }
-        }
-        return new ReadyOptions(address, continuously);
-    }
 
     /// <summary>Comma-separated sorted names of reporters not ready, or null when all are.</summary>
     internal string? NotReady()
@@ -115,7 +61,7 @@ public sealed partial class ReadyPlugin
         return string.Join(',', names);
     }
 
-    private Task Handle(HttpContext context)
+    internal Task Handle(HttpContext context)
     {
         if (_services.ShuttingDown)
         {

@@ -18,90 +18,29 @@ public sealed class TransferPlugin : DnsPlugin
     /// <summary>CoreDNS flushes an envelope once it holds more than 500 records.</summary>
     public const int MaxRecordsPerMessage = 500;
 
-    // Several stanzas (different zones or peers) may share a block, as in CoreDNS.
-    public static PluginDescriptor Descriptor { get; } = new("transfer", Setup, OncePerBlock: false);
-
-    private readonly TransferRule[] _rules;
+    // Every stanza's zones in one set, with the stanza owning each: the longest zone picks the stanza.
+    private readonly ZoneSet _zones;
+    private readonly TransferRule[] _zoneRules;
     private readonly ILogger _logger;
 
     internal TransferPlugin(TransferRule[] rules, ILogger logger)
     {
-        _rules = rules;
+        var zones = new List<string>();
+        var zoneRules = new List<TransferRule>();
+        foreach (var rule in rules)
+        {
+            foreach (var zone in rule.Zones)
+            {
+                zones.Add(zone);
+                zoneRules.Add(rule);
+            }
+        }
+        _zones = new ZoneSet(zones);
+        _zoneRules = [.. zoneRules];
         _logger = logger;
     }
 
     public override string Name => "transfer";
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var d = context.Dispenser;
-        var rules = new List<TransferRule>();
-        while (d.Next())
-        {
-            var args = d.RemainingArgs();
-            IReadOnlyList<string> zones;
-            try
-            {
-                zones = args.Count == 0 ? context.Zones : ZoneNames.Normalize(args);
-            }
-            catch (FormatException e)
-            {
-                throw d.Err(e.Message);
-            }
-            var any = false;
-            var peers = new List<IPAddress>();
-            while (d.NextBlock())
-            {
-                if (d.Val != "to")
-                {
-                    throw d.Err($"unknown property \"{d.Val}\"");
-                }
-                var hosts = d.RemainingArgs();
-                if (hosts.Count == 0)
-                {
-                    throw d.ArgErr();
-                }
-                foreach (var host in hosts)
-                {
-                    if (host == "*")
-                    {
-                        any = true;
-                    }
-                    else if (ParsePeer(host) is { } peer)
-                    {
-                        peers.Add(peer);
-                    }
-                    else
-                    {
-                        throw d.Err($"not an IP address: {host}");
-                    }
-                }
-            }
-            if (!any && peers.Count == 0)
-            {
-                throw d.Err("'to' is required");
-            }
-            var names = new DnsName[zones.Count];
-            for (var i = 0; i < names.Length; i++)
-            {
-                names[i] = DnsName.Parse(zones[i]);
-            }
-            rules.Add(new TransferRule(names, any, [.. peers]));
-        }
-        return [new TransferPlugin([.. rules], context.LoggerFactory.CreateLogger("plugin/transfer"))];
-    }
-
-    /// <summary>An address with an optional port (<c>10.0.0.1</c>, <c>10.0.0.1:53</c>, <c>[fd00::1]:53</c>); the port does not matter for who may transfer.</summary>
-    private static IPAddress? ParsePeer(string host)
-    {
-        if (GoNet.TryParseIp(host, out var ip))
-        {
-            return ip;
-        }
-        return GoNet.TrySplitHostPort(host, out var address, out var port)
-            && ushort.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)
-            && GoNet.TryParseIp(address, out ip) ? ip : null;
-    }
 
     private static IPAddress Normalize(IPAddress ip) => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
 
@@ -115,11 +54,13 @@ public sealed class TransferPlugin : DnsPlugin
         {
             return new ValueTask<DnsResult>(new DnsResult(DnsRcode.Refused));
         }
-        var qname = request.QuestionName;
-        if (LongestMatch(qname) is not { } rule)
+        var match = _zones.Match(request.LowerNameWire);
+        if (match < 0)
         {
             return NextAsync(request, cancellationToken);
         }
+        var rule = _zoneRules[match];
+        var qname = request.QuestionName;
         if (!rule.Allows(Normalize(request.RemoteEndPoint.Address)))
         {
             // Written here (not left to the server) so log/metrics see it, as CoreDNS does.
@@ -155,24 +96,6 @@ public sealed class TransferPlugin : DnsPlugin
             }
         }
         return NextAsync(request, cancellationToken);
-    }
-
-    private TransferRule? LongestMatch(DnsName qname)
-    {
-        TransferRule? best = null;
-        var bestLabels = -1;
-        foreach (var rule in _rules)
-        {
-            foreach (var zone in rule.Zones)
-            {
-                if (qname.IsSubdomainOf(zone) && zone.LabelCount > bestLabels)
-                {
-                    best = rule;
-                    bestLabels = zone.LabelCount;
-                }
-            }
-        }
-        return best;
     }
 
     /// <summary>Writes the first message as the reply and queues the rest; each holds as many records as fit.</summary>
@@ -217,7 +140,7 @@ public sealed class TransferPlugin : DnsPlugin
 }
 
 /// <summary>One <c>transfer</c> stanza: its zones and who may transfer them.</summary>
-internal sealed record TransferRule(DnsName[] Zones, bool Any, IPAddress[] Peers)
+internal sealed record TransferRule(IReadOnlyList<string> Zones, bool Any, IPAddress[] Peers)
 {
     public bool Allows(IPAddress client) => Any || Array.Exists(Peers, p => p.Equals(client));
 }

@@ -9,21 +9,6 @@ public sealed class WhoamiPlugin : DnsPlugin
 {
     public override string Name => "whoami";
 
-    public static PluginDescriptor Descriptor { get; } = new("whoami", Setup);
-
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context)
-    {
-        var d = context.Dispenser;
-        while (d.Next())
-        {
-            if (d.NextArg())
-            {
-                throw d.ArgErr();
-            }
-        }
-        return [new WhoamiPlugin()];
-    }
-
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
         var reply = request.CreateReply();

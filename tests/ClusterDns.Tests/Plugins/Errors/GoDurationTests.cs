@@ -1,4 +1,4 @@
-using ClusterDns.Plugins;
+using ClusterDns.Plugins.Shared;
 
 namespace ClusterDns.Tests.Plugins.Errors;
 

@@ -1,5 +1,5 @@
 using ClusterDns.Corefile;
-using ClusterDns.Plugins;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Plugins.Kubernetes;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;

@@ -48,7 +48,7 @@ public sealed class LogPluginTests
             var classes = r.Classes.HasFlag(ResponseClass.All) ? "all"
                 : string.Join(",", new[] { (ResponseClass.Success, "success"), (ResponseClass.Denial, "denial"), (ResponseClass.Error, "error") }
                     .Where(c => r.Classes.HasFlag(c.Item1)).Select(c => c.Item2));
-            var min = r.MinDuration > TimeSpan.Zero ? " " + ClusterDns.Plugins.GoDuration.Format(r.MinDuration) : string.Empty;
+            var min = r.MinDuration > TimeSpan.Zero ? " " + ClusterDns.Plugins.Shared.GoDuration.Format(r.MinDuration) : string.Empty;
             return $"{r.NameScope} {r.Format.Text} {classes}{min}";
         }));
         Assert.Equal(expected, text);

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using ClusterDns.Metrics;
+using ClusterDns.Plugins.Cache;
+using ClusterDns.Plugins.Forward;
+using ClusterDns.Plugins.Health;
 using ClusterDns.Plugins.Prometheus;
+using ClusterDns.Plugins.Reload;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using ClusterDns.Tests.TestSupport;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ClusterDns.Server;
 
-namespace ClusterDns.Plugins;
+namespace ClusterDns.Plugins.Shared;
 
 /// <summary>Go's <c>strconv.Atoi</c> as CoreDNS's setup code calls it: an optional sign and ASCII digits, nothing
 /// else (no spaces, no separators), with its error text.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace ClusterDns.Plugins;
+namespace ClusterDns.Plugins.Shared;
 
 /// <summary>
 /// Go's <c>time.ParseDuration</c> and <c>Duration.String</c>, with Go's error texts, because Corefile

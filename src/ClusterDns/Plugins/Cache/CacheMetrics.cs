@@ -1,7 +1,8 @@
+using ClusterDns.Metrics;
 using Prometheus;
 using PromMetrics = Prometheus.Metrics;
 
-namespace ClusterDns.Metrics;
+namespace ClusterDns.Plugins.Cache;
 
 /// <summary>
 /// <c>coredns_cache_*</c> (plugin/cache/metrics.go). Labels: <c>server</c>, <c>zones</c> = the cache's zones joined

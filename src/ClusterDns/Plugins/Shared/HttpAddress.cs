@@ -1,6 +1,6 @@
 using ClusterDns.Server;
 
-namespace ClusterDns.Plugins;
+namespace ClusterDns.Plugins.Shared;
 
 /// <summary>Address checks for the HTTP side plugins (health, ready, prometheus): Go's net.SplitHostPort error texts first,
 /// then what our HTTP server can bind, so a bad address fails the configuration rather than its start.</summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ClusterDns.Plugins;
+namespace ClusterDns.Plugins.Shared;
 
 /// <summary>Go's <c>net</c> parsing as CoreDNS's plugins use it: stricter than .NET's (no <c>8.8</c> for
 /// <c>8.0.0.8</c>, no leading zeros), so a Corefile CoreDNS refuses is refused here too.</summary>

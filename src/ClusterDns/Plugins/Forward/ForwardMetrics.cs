@@ -1,7 +1,8 @@
+using ClusterDns.Metrics;
 using Prometheus;
 using PromMetrics = Prometheus.Metrics;
 
-namespace ClusterDns.Metrics;
+namespace ClusterDns.Plugins.Forward;
 
 /// <summary>
 /// forward's metrics: the current (1.11+) <c>coredns_proxy_*</c> series with <c>proxy_name="forward"</c>, and —
