@@ -402,7 +402,11 @@ public sealed class TransportTests
         var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().AddProvider(new CoreDnsLoggerProvider(TextWriter.Null)));
         var app = new ClusterDnsApp(new AppOptions
         {
-            Conf = path, Quiet = true, WorkingDirectory = directory, Listener = listenerOptions, Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
+            Conf = path,
+            Quiet = true,
+            WorkingDirectory = directory,
+            Listener = listenerOptions,
+            Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
         }, loggerFactory);
         await app.StartAsync();
         return new OwnServer(app, loggerFactory, directory);

@@ -56,7 +56,9 @@ public sealed class TestApiServer : IAsyncDisposable
     /// <summary>The current (latest) resourceVersion.</summary>
     public long ResourceVersion
     {
-        get { lock (_gate)
+        get
+        {
+            lock (_gate)
             {
                 return _rv;
             }
