@@ -5,7 +5,7 @@ namespace ClusterDns.Protocol.Tests;
 public class AllocationTests
 {
     [Fact]
-    public void QueryParseAndErrorReplyDoNotAllocate()
+    public void Query_parse_and_error_reply_do_not_allocate()
     {
         var query = Convert.FromHexString(
             "fd220120000100000000000103776562036e73310373766307636c7573746572056c6f63616c000001000100002904d000000000000c000a000870ea74173907bd27");

@@ -25,7 +25,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void SharedSuffixesShrinkTheMessageAndParseBack()
+    public void Shared_suffixes_shrink_the_message_and_parse_back()
     {
         var query = DnsMessage.CreateQuery("_http._tcp.web.ns1.svc.cluster.local.", DnsType.SRV);
         var reply = DnsMessage.CreateReply(query);
@@ -49,7 +49,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void OwnerMatchesQuestionCaseInsensitively()
+    public void Owner_matches_question_case_insensitively()
     {
         var reply = DnsMessage.CreateReply(DnsMessage.CreateQuery("WEB.Ns1.svc.cluster.local.", DnsType.A, id: 9));
         reply.Answers.Add(new ARecord(IPAddress.Parse("10.0.0.1")) { Name = N("web.ns1.SVC.cluster.local."), Ttl = 30 });
@@ -65,7 +65,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void SrvTargetAndDnameAreNotCompressed()
+    public void Srv_target_and_dname_are_not_compressed()
     {
         var reply = DnsMessage.CreateReply(DnsMessage.CreateQuery("web.ns1.svc.cluster.local.", DnsType.SRV));
         reply.Answers.Add(new SrvRecord(1, 2, 3, N("web.ns1.svc.cluster.local.")) { Name = N("web.ns1.svc.cluster.local.") });
@@ -81,7 +81,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void LaterNamesMayPointIntoAnUncompressedSrvTarget()
+    public void Later_names_may_point_into_an_uncompressed_srv_target()
     {
         var reply = DnsMessage.CreateReply(DnsMessage.CreateQuery("a.", DnsType.SRV));
         reply.Answers.Add(new SrvRecord(1, 2, 3, N("pod.web.example.")) { Name = N("a.") });
@@ -97,7 +97,7 @@ public class CompressionTests
     [InlineData("com.example.com.")]
     [InlineData("A.a.A.a.")]
     [InlineData("x.y.x.y.x.y.")]
-    public void RepeatedLabelsDoNotPointIntoTheNameBeingWritten(string name)
+    public void Repeated_labels_do_not_point_into_the_name_being_written(string name)
     {
         // Regression: the writer once matched a suffix against the current name's own half-written labels,
         // pointing at unwritten octets (a loop on a zeroed buffer, garbage on a reused one).
@@ -114,7 +114,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void RewindForgetsCompressionTargets()
+    public void Rewind_forgets_compression_targets()
     {
         // Regression: a record rewound after not fitting left its name offsets behind; a later name could then be
         // "compressed" into whatever overwrote them.
@@ -134,7 +134,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void FailedNameWriteRewindsAndForgets()
+    public void Failed_name_write_rewinds_and_forgets()
     {
         var buffer = new byte[DnsHeader.Size + 10];
         var writer = new DnsWriter(buffer) { Position = DnsHeader.Size };
@@ -146,7 +146,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void NoCompressionBeyond14BitOffsets()
+    public void No_compression_beyond_14_bit_offsets()
     {
         // Pointers hold 14 bits (RFC 1035 §4.1.4): a name first written past 0x3FFF cannot be a target.
         var message = DnsMessage.CreateQuery("q.", DnsType.TXT);
@@ -166,7 +166,7 @@ public class CompressionTests
     }
 
     [Fact]
-    public void CompressFalseWritesEveryNameInFull()
+    public void Compress_false_writes_every_name_in_full()
     {
         var buffer = new byte[64];
         var writer = new DnsWriter(buffer) { Position = DnsHeader.Size, Compress = false };

@@ -32,7 +32,7 @@ public class GoldenTests
 
     [Theory]
     [MemberData(nameof(DigQueries))]
-    public void DigQueryParsesAndIsReproducedExactly(string command, string hex, ushort id, ushort flags, string name, DnsType type, string? opt)
+    public void Dig_query_parses_and_is_reproduced_exactly(string command, string hex, ushort id, ushort flags, string name, DnsType type, string? opt)
     {
         var wire = Convert.FromHexString(hex);
         Span<byte> nameBuffer = stackalloc byte[255];
@@ -157,18 +157,22 @@ public class GoldenTests
             default:
                 reply.Rcode = DnsRcode.NXDomain;
                 reply.Authorities.Add(new SoaRecord(N("ns.dns.cluster.local."), N("hostmaster.cluster.local."), 1700000000, 7200, 1800, 86400, 5)
-                    { Name = N("cluster.local."), Ttl = 5 });
+                { Name = N("cluster.local."), Ttl = 5 });
                 break;
         }
     }
 
     [Fact]
-    public async Task DnsClientReadsOurAnswersAndWeReadItsQueries()
+    public async Task DnsClient_reads_our_answers_and_we_read_its_queries()
     {
         using var responder = new Responder(Answer);
         var client = new LookupClient(new LookupClientOptions(new NameServer(IPAddress.Loopback, responder.Port))
         {
-            UseCache = false, Retries = 0, Timeout = TimeSpan.FromSeconds(5), UseTcpFallback = false, ContinueOnDnsError = true,
+            UseCache = false,
+            Retries = 0,
+            Timeout = TimeSpan.FromSeconds(5),
+            UseTcpFallback = false,
+            ContinueOnDnsError = true,
             ThrowDnsErrors = false,
         });
 
@@ -219,7 +223,7 @@ public class GoldenTests
     }
 
     [Fact]
-    public void DigReadsOurAnswers()
+    public void Dig_reads_our_answers()
     {
         var dig = new[] { "/usr/bin/dig", "/bin/dig" }.FirstOrDefault(File.Exists);
         if (dig is null)

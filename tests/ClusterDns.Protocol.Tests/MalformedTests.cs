@@ -77,7 +77,7 @@ public class MalformedTests
 
     [Theory]
     [MemberData(nameof(Corpus))]
-    public void CorpusDisposition(string description, byte[] packet, QueryDisposition expected, bool parses)
+    public void Corpus_disposition(string description, byte[] packet, QueryDisposition expected, bool parses)
     {
         Span<byte> name = stackalloc byte[DnsName.MaxWireLength];
         Assert.Equal(expected, DnsQueryParser.Parse(packet, name, out var info));
@@ -127,7 +127,7 @@ public class MalformedTests
     }
 
     [Fact]
-    public void SmallNameBufferFailsCleanly()
+    public void Small_name_buffer_fails_cleanly()
     {
         var packet = Packet.Header().Question().ToArray();
         var tiny = new byte[5];
@@ -179,7 +179,7 @@ public class MalformedTests
     }
 
     [Property(MaxTest = 2000)]
-    public Property RandomBytesNeverThrow() =>
+    public Property Random_bytes_never_throw() =>
         Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), packet =>
         {
             CheckConsistent(packet);
@@ -188,7 +188,7 @@ public class MalformedTests
 
     /// <summary>Random headers in front of a plausible body reach the deeper parsing paths more often than pure noise.</summary>
     [Property(MaxTest = 2000)]
-    public Property RandomHeaderAndBodyNeverThrow() =>
+    public Property Random_header_and_body_never_throw() =>
         Prop.ForAll(
             (from flags in Gen.Elements<ushort>(0x0100, 0x0000, 0x2000, 0x8000, 0x0110)
              from qd in Gen.Choose(0, 2)
@@ -204,7 +204,7 @@ public class MalformedTests
 
     /// <summary>Bit flips and cuts of real messages (with compression) must be handled without exceptions.</summary>
     [Property(MaxTest = 1000)]
-    public Property MutatedMessagesNeverThrow() =>
+    public Property Mutated_messages_never_throw() =>
         Prop.ForAll(
             (from message in Generators.Message
              from flips in Gen.Choose(1, 4)

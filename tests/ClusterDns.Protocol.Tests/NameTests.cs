@@ -20,7 +20,7 @@ public class NameTests
     [InlineData(@"a\;b\(\)\""\@\$.", "08613b62282922402400", @"a\;b\(\)\""\@\$.")]
     [InlineData("*.example.", "012a076578616d706c6500", "*.example.")]
     [InlineData("_http._tcp.", "055f68747470045f74637000", "_http._tcp.")]
-    public void ParsesAndPrints(string text, string wireHex, string printed)
+    public void Parses_and_prints(string text, string wireHex, string printed)
     {
         Assert.True(DnsName.TryParse(text, out var name));
         Assert.Equal(wireHex, Convert.ToHexStringLower(name.Wire));
@@ -41,14 +41,14 @@ public class NameTests
     [InlineData("a b.")]
     [InlineData("caf\u00e9.")]
     [InlineData("a\tb.")]
-    public void RejectsBadText(string text)
+    public void Rejects_bad_text(string text)
     {
         Assert.False(DnsName.TryParse(text, out var name));
         Assert.Null(name);
     }
 
     [Fact]
-    public void LabelOf63IsFine64IsNot()
+    public void Label_of_63_is_fine_64_is_not()
     {
         Assert.True(DnsName.TryParse(Label(63) + ".", out var ok));
         Assert.Equal(65, ok.WireLength);
@@ -79,7 +79,7 @@ public class NameTests
 
     [Theory]
     [MemberData(nameof(LongNames))]
-    public void NameOf255IsFine256IsNot(string text, int wireLength)
+    public void Name_of_255_is_fine_256_is_not(string text, int wireLength)
     {
         Assert.Equal(wireLength <= 255, DnsName.TryParse(text, out var name));
         if (name is not null)
@@ -110,7 +110,7 @@ public class NameTests
     [InlineData(@"\065.", "a.", true)]
     [InlineData(@"\091.", @"\123.", false)] // '[' and '{' differ by 0x20 but are not letters
     [InlineData(@"\192.", @"\224.", false)] // Latin-1 letters are not folded (RFC 4343: ASCII only)
-    public void EqualityIgnoresAsciiCaseOnly(string a, string b, bool equal)
+    public void Equality_ignores_ascii_case_only(string a, string b, bool equal)
     {
         var x = DnsName.Parse(a);
         var y = DnsName.Parse(b);
@@ -124,7 +124,7 @@ public class NameTests
     }
 
     [Fact]
-    public void HashSetAndDictionaryIgnoreCase()
+    public void HashSet_and_Dictionary_ignore_case()
     {
         var set = new HashSet<DnsName> { DnsName.Parse("Kubernetes.Default.svc.cluster.local.") };
         Assert.Contains(DnsName.Parse("kubernetes.default.SVC.cluster.local."), set);
@@ -151,7 +151,7 @@ public class NameTests
     }
 
     [Fact]
-    public void IsSubdomainOfSpanDoesNotThrowOnGarbage()
+    public void IsSubdomainOf_span_does_not_throw_on_garbage()
     {
         Assert.False(DnsNameSpan.IsSubdomainOf([0xC0, 0x0C, 0x03, 0x66, 0x6f, 0x6f, 0x00], [0x00, 0x00]));
         Assert.False(DnsNameSpan.IsSubdomainOf([0x3F, 0x00, 0x00], [0x00]));
@@ -173,7 +173,7 @@ public class NameTests
     }
 
     [Fact]
-    public void LabelsAndCounts()
+    public void Labels_and_counts()
     {
         var name = DnsName.Parse(@"Web.a\.b.svc.");
         Assert.Equal(3, name.LabelCount);
@@ -188,7 +188,7 @@ public class NameTests
     }
 
     [Fact]
-    public void ConcatAndPrepend()
+    public void Concat_and_prepend()
     {
         var zone = DnsName.Parse("cluster.local.");
         Assert.Equal("svc.cluster.local.", DnsName.Concat(DnsName.Parse("svc."), zone).ToString());
@@ -206,7 +206,7 @@ public class NameTests
     }
 
     [Fact]
-    public void FromWireValidation()
+    public void FromWire_validation()
     {
         Assert.True(DnsName.TryFromWire([0], out var root));
         Assert.True(root.IsRoot);
@@ -218,5 +218,5 @@ public class NameTests
     }
 
     [Fact]
-    public void ParseThrowsFormatException() => Assert.Throws<FormatException>(() => DnsName.Parse("a..b"));
+    public void Parse_throws_FormatException() => Assert.Throws<FormatException>(() => DnsName.Parse("a..b"));
 }

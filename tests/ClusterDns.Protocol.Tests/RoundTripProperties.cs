@@ -18,7 +18,7 @@ public class RoundTripProperties
     }
 
     [Property(MaxTest = 300)]
-    public Property MessageWireRoundTrip() =>
+    public Property Message_wire_round_trip() =>
         Prop.ForAll(Generators.Message.ToArbitrary(), message =>
         {
             var wire = message.ToArray();
@@ -35,7 +35,7 @@ public class RoundTripProperties
         });
 
     [Property(MaxTest = 500)]
-    public Property EachRecordWireRoundTrip() =>
+    public Property Each_record_wire_round_trip() =>
         Prop.ForAll(Generators.TextRecord.ToArbitrary(), record =>
         {
             var message = new DnsMessage();
@@ -49,7 +49,7 @@ public class RoundTripProperties
         });
 
     [Property(MaxTest = 500)]
-    public Property EachRecordTextRoundTrip() =>
+    public Property Each_record_text_round_trip() =>
         Prop.ForAll(Generators.TextRecord.ToArbitrary(), record =>
         {
             var text = record.ToString();
@@ -59,7 +59,7 @@ public class RoundTripProperties
         });
 
     [Property(MaxTest = 300)]
-    public Property OptWireRoundTrip() =>
+    public Property Opt_wire_round_trip() =>
         Prop.ForAll(Generators.Opt.ToArbitrary(), opt =>
         {
             var message = DnsMessage.CreateQuery("example.org.", DnsType.A);
@@ -74,7 +74,7 @@ public class RoundTripProperties
         });
 
     [Property(MaxTest = 500)]
-    public Property NameTextRoundTrip() =>
+    public Property Name_text_round_trip() =>
         Prop.ForAll(Generators.Name.ToArbitrary(), name =>
         {
             var text = name.ToString();
@@ -84,7 +84,7 @@ public class RoundTripProperties
         });
 
     [Property(MaxTest = 300)]
-    public Property NameCaseInsensitiveEquality() =>
+    public Property Name_case_insensitive_equality() =>
         Prop.ForAll(Generators.Name.ToArbitrary(), name =>
         {
             var upper = name.Wire.ToArray();

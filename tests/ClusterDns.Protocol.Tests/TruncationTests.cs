@@ -31,7 +31,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void DropsWholeRecordsSetsTcAndKeepsOpt()
+    public void Drops_whole_records_sets_tc_and_keeps_opt()
     {
         var reply = BigReply(60, withOpt: true, authorities: 2, additionals: 2);
         var buffer = new byte[4096];
@@ -53,7 +53,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void CutInAdditionalKeepsAnswersAndAuthorities()
+    public void Cut_in_additional_keeps_answers_and_authorities()
     {
         var reply = BigReply(3, withOpt: true, authorities: 2, additionals: 8);
         var wire = reply.ToArray(512);
@@ -66,7 +66,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void WithoutOptUsesTheWholeBudget()
+    public void Without_opt_uses_the_whole_budget()
     {
         var wire = BigReply(60, withOpt: false).ToArray(512);
         Assert.True(wire.Length <= 512 && wire.Length + 16 > 512);
@@ -76,7 +76,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void FittingMessageIsNotTruncated()
+    public void Fitting_message_is_not_truncated()
     {
         var reply = BigReply(5, withOpt: true);
         var full = reply.ToArray();
@@ -90,7 +90,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void PresetTcIsKept()
+    public void Preset_tc_is_kept()
     {
         var reply = BigReply(1, withOpt: false);
         reply.Header.Truncated = true;
@@ -98,7 +98,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void QuestionThatDoesNotFitFails()
+    public void Question_that_does_not_fit_fails()
     {
         var reply = BigReply(1, withOpt: false);
         Assert.Equal(-1, reply.Write(new byte[20]));
@@ -109,7 +109,7 @@ public class TruncationTests
     }
 
     [Fact]
-    public void ExtendedRcodeGoesIntoOpt()
+    public void Extended_rcode_goes_into_opt()
     {
         var reply = BigReply(0, withOpt: true);
         reply.Rcode = DnsRcode.BadVers;

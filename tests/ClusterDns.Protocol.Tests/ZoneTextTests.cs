@@ -58,7 +58,7 @@ public class ZoneTextTests
     }
 
     [Fact]
-    public void RelativeNamesUseTheOrigin()
+    public void Relative_names_use_the_origin()
     {
         var origin = DnsName.Parse("cluster.local.");
         Assert.Equal("web.cluster.local.\t5\tIN\tCNAME\tcluster.local.", ZoneText.ParseRecord("web 5 IN CNAME @", origin).ToString());
@@ -77,7 +77,7 @@ public class ZoneTextTests
     [InlineData("A,NS", false, DnsType.None)]
     [InlineData("None", false, DnsType.None)]
     [InlineData("", false, DnsType.None)]
-    public void TypeMnemonics(string text, bool ok, DnsType expected)
+    public void Type_mnemonics(string text, bool ok, DnsType expected)
     {
         Assert.Equal(ok, DnsMnemonics.TryParseType(text, out var type));
         Assert.Equal(expected, type);

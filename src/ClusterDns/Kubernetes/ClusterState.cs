@@ -79,50 +79,98 @@ public sealed class ClusterState
     public ServiceInfo? GetService(string ns, string name)
     {
         var slot = _services.Find(TrieHash.Of(ns, name));
-        if (slot is ServiceInfo one) return one.Namespace == ns && one.Name == name ? one : null;
+        if (slot is ServiceInfo one)
+        {
+            return one.Namespace == ns && one.Name == name ? one : null;
+        }
         if (slot is ServiceInfo[] many)
+        {
             foreach (var s in many)
-                if (s.Namespace == ns && s.Name == name) return s;
+            {
+                if (s.Namespace == ns && s.Name == name)
+                {
+                    return s;
+                }
+            }
+        }
         return null;
     }
 
     public ItemList<EndpointSliceInfo> GetSlices(string ns, string service)
     {
         var slot = _slicesByService.Find(TrieHash.Of(ns, service));
-        if (slot is EndpointSliceInfo one) return one.Namespace == ns && one.ServiceName == service ? new(one) : default;
-        if (slot is not EndpointSliceInfo[] many) return default;
+        if (slot is EndpointSliceInfo one)
+        {
+            return one.Namespace == ns && one.ServiceName == service ? new(one) : default;
+        }
+        if (slot is not EndpointSliceInfo[] many)
+        {
+            return default;
+        }
         var all = true;
-        foreach (var s in many) all &= s.Namespace == ns && s.ServiceName == service;
+        foreach (var s in many)
+        {
+            all &= s.Namespace == ns && s.ServiceName == service;
+        }
         return all ? new(many) : FilterSlices(many, ns, service);
     }
 
     public EndpointSliceInfo? GetSlice(string ns, string name)
     {
         var slot = _slices.Find(TrieHash.Of(ns, name));
-        if (slot is EndpointSliceInfo one) return one.Namespace == ns && one.Name == name ? one : null;
+        if (slot is EndpointSliceInfo one)
+        {
+            return one.Namespace == ns && one.Name == name ? one : null;
+        }
         if (slot is EndpointSliceInfo[] many)
+        {
             foreach (var s in many)
-                if (s.Namespace == ns && s.Name == name) return s;
+            {
+                if (s.Namespace == ns && s.Name == name)
+                {
+                    return s;
+                }
+            }
+        }
         return null;
     }
 
     public PodInfo? GetPod(string ns, string name)
     {
         var slot = _pods.Find(TrieHash.Of(ns, name));
-        if (slot is PodInfo one) return one.Namespace == ns && one.Name == name ? one : null;
+        if (slot is PodInfo one)
+        {
+            return one.Namespace == ns && one.Name == name ? one : null;
+        }
         if (slot is PodInfo[] many)
+        {
             foreach (var p in many)
-                if (p.Namespace == ns && p.Name == name) return p;
+            {
+                if (p.Namespace == ns && p.Name == name)
+                {
+                    return p;
+                }
+            }
+        }
         return null;
     }
 
     public ItemList<PodInfo> GetPodsByIp(string ip)
     {
         var slot = _podsByIp.Find(TrieHash.Of(ip));
-        if (slot is PodInfo one) return one.PodIP == ip ? new(one) : default;
-        if (slot is not PodInfo[] many) return default;
+        if (slot is PodInfo one)
+        {
+            return one.PodIP == ip ? new(one) : default;
+        }
+        if (slot is not PodInfo[] many)
+        {
+            return default;
+        }
         var all = true;
-        foreach (var p in many) all &= p.PodIP == ip;
+        foreach (var p in many)
+        {
+            all &= p.PodIP == ip;
+        }
         return all ? new(many) : new(many.Where(p => p.PodIP == ip).ToArray());
     }
 
@@ -146,15 +194,25 @@ public sealed class ClusterState
         s = ShareStrings(s);
         var byIp = _servicesByIp;
         if (GetService(s.Namespace, s.Name) is { } old)
+        {
             byIp = RemoveIps(byIp, old);
+        }
         foreach (var ip in s.ClusterIPs)
-            if (ip.Length > 0 && ip != "None") byIp = Keyed<ServiceInfo>.Add(byIp, ip, s);
+        {
+            if (ip.Length > 0 && ip != "None")
+            {
+                byIp = Keyed<ServiceInfo>.Add(byIp, ip, s);
+            }
+        }
         return With(services: _services.Set(s, ServiceByName.HashOf(s), multi: false), servicesByIp: byIp);
     }
 
     public ClusterState WithoutService(string ns, string name)
     {
-        if (GetService(ns, name) is not { } old) return this;
+        if (GetService(ns, name) is not { } old)
+        {
+            return this;
+        }
         return With(services: _services.Remove(old, ServiceByName.HashOf(old), byReference: false),
             servicesByIp: RemoveIps(_servicesByIp, old));
     }
@@ -167,9 +225,17 @@ public sealed class ClusterState
         var byAddr = state._slicesByReadyAddress;
         foreach (var ep in slice.Endpoints)
         {
-            if (!ep.Ready) continue;
+            if (!ep.Ready)
+            {
+                continue;
+            }
             foreach (var a in ep.Addresses)
-                if (!Keyed<EndpointSliceInfo>.Contains(byAddr, a, slice)) byAddr = Keyed<EndpointSliceInfo>.Add(byAddr, a, slice);
+            {
+                if (!Keyed<EndpointSliceInfo>.Contains(byAddr, a, slice))
+                {
+                    byAddr = Keyed<EndpointSliceInfo>.Add(byAddr, a, slice);
+                }
+            }
         }
 
         return state.With(slices: state._slices.Set(slice, SliceByName.HashOf(slice), multi: false), slicesByService: bySvc,
@@ -178,13 +244,22 @@ public sealed class ClusterState
 
     public ClusterState WithoutSlice(string ns, string name)
     {
-        if (GetSlice(ns, name) is not { } old) return this;
+        if (GetSlice(ns, name) is not { } old)
+        {
+            return this;
+        }
         var bySvc = _slicesByService.Remove(old, SliceByService.HashOf(old), byReference: true);
         var byAddr = _slicesByReadyAddress;
         foreach (var ep in old.Endpoints)
         {
-            if (!ep.Ready) continue;
-            foreach (var a in ep.Addresses) byAddr = Keyed<EndpointSliceInfo>.Remove(byAddr, a, old);
+            if (!ep.Ready)
+            {
+                continue;
+            }
+            foreach (var a in ep.Addresses)
+            {
+                byAddr = Keyed<EndpointSliceInfo>.Remove(byAddr, a, old);
+            }
         }
 
         return With(slices: _slices.Remove(old, SliceByName.HashOf(old), byReference: false), slicesByService: bySvc,
@@ -196,13 +271,19 @@ public sealed class ClusterState
         var state = WithoutPod(pod.Namespace, pod.Name);
         pod = state.ShareStrings(pod);
         var byIp = state._podsByIp;
-        if (pod.PodIP.Length > 0) byIp = byIp.Set(pod, PodByIp.HashOf(pod), multi: true);
+        if (pod.PodIP.Length > 0)
+        {
+            byIp = byIp.Set(pod, PodByIp.HashOf(pod), multi: true);
+        }
         return state.With(pods: state._pods.Set(pod, PodByName.HashOf(pod), multi: false), podsByIp: byIp);
     }
 
     public ClusterState WithoutPod(string ns, string name)
     {
-        if (GetPod(ns, name) is not { } old) return this;
+        if (GetPod(ns, name) is not { } old)
+        {
+            return this;
+        }
         var byIp = old.PodIP.Length > 0 ? _podsByIp.Remove(old, PodByIp.HashOf(old), byReference: true) : _podsByIp;
         return With(pods: _pods.Remove(old, PodByName.HashOf(old), byReference: false), podsByIp: byIp);
     }
@@ -212,10 +293,22 @@ public sealed class ClusterState
         IEnumerable<EndpointSliceInfo>? slices = null, IEnumerable<PodInfo>? pods = null, long serial = 0)
     {
         var s = Empty;
-        foreach (var ns in namespaces ?? []) s = s.WithNamespace(ns);
-        foreach (var svc in services ?? []) s = s.WithService(svc);
-        foreach (var sl in slices ?? []) s = s.WithSlice(sl);
-        foreach (var p in pods ?? []) s = s.WithPod(p);
+        foreach (var ns in namespaces ?? [])
+        {
+            s = s.WithNamespace(ns);
+        }
+        foreach (var svc in services ?? [])
+        {
+            s = s.WithService(svc);
+        }
+        foreach (var sl in slices ?? [])
+        {
+            s = s.WithSlice(sl);
+        }
+        foreach (var p in pods ?? [])
+        {
+            s = s.WithPod(p);
+        }
         return s.WithSerial(serial);
     }
 
@@ -238,20 +331,33 @@ public sealed class ClusterState
             for (var i = 0; i < endpoints.Length; i++)
             {
                 var ep = endpoints[i];
-                if (ep.TargetRefName is not { } target || ep.Addresses.IsDefaultOrEmpty) continue;
+                if (ep.TargetRefName is not { } target || ep.Addresses.IsDefaultOrEmpty)
+                {
+                    continue;
+                }
                 PodInfo? pod = null;
                 var at = 0;
                 for (; at < ep.Addresses.Length && pod is null; at++)
+                {
                     foreach (var p in GetPodsByIp(ep.Addresses[at]))
+                    {
                         if (p.Name == target && p.Namespace == slice.Namespace) { pod = p; break; }
+                    }
+                }
                 at--;
-                if (pod is null || (ReferenceEquals(pod.Name, target) && ReferenceEquals(pod.PodIP, ep.Addresses[at]))) continue;
+                if (pod is null || (ReferenceEquals(pod.Name, target) && ReferenceEquals(pod.PodIP, ep.Addresses[at])))
+                {
+                    continue;
+                }
                 shared ??= [.. endpoints];
                 shared[i] = ep with { TargetRefName = pod.Name, Addresses = ep.Addresses.SetItem(at, pod.PodIP) };
             }
         }
 
-        if (shared is null && ReferenceEquals(serviceName, slice.ServiceName)) return slice;
+        if (shared is null && ReferenceEquals(serviceName, slice.ServiceName))
+        {
+            return slice;
+        }
         return slice with
         {
             ServiceName = serviceName,
@@ -261,16 +367,29 @@ public sealed class ClusterState
 
     private PodInfo ShareStrings(PodInfo pod)
     {
-        if (pod.PodIP.Length == 0) return pod;
+        if (pod.PodIP.Length == 0)
+        {
+            return pod;
+        }
         foreach (var slice in GetSlicesByReadyAddress(pod.PodIP))
         {
-            if (slice.Namespace != pod.Namespace) continue;
+            if (slice.Namespace != pod.Namespace)
+            {
+                continue;
+            }
             foreach (var ep in slice.Endpoints)
             {
-                if (ep.TargetRefName != pod.Name) continue;
+                if (ep.TargetRefName != pod.Name)
+                {
+                    continue;
+                }
                 foreach (var a in ep.Addresses)
+                {
                     if (a == pod.PodIP)
+                    {
                         return ReferenceEquals(a, pod.PodIP) && ReferenceEquals(ep.TargetRefName, pod.Name) ? pod : new PodInfo(pod.Namespace, ep.TargetRefName, a);
+                    }
+                }
             }
         }
         return pod;
@@ -283,7 +402,10 @@ public sealed class ClusterState
     private static CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>> RemoveIps(
         CompactTrie<Keyed<ServiceInfo>, ByAddress<ServiceInfo>> byIp, ServiceInfo old)
     {
-        foreach (var ip in old.ClusterIPs) byIp = Keyed<ServiceInfo>.Remove(byIp, ip, old);
+        foreach (var ip in old.ClusterIPs)
+        {
+            byIp = Keyed<ServiceInfo>.Remove(byIp, ip, old);
+        }
         return byIp;
     }
 
@@ -356,17 +478,32 @@ public sealed class ClusterState
         private static Keyed<T>? Find(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, ulong hash)
         {
             var slot = trie.Find(hash);
-            if (slot is Keyed<T> one) return one.Key == key ? one : null;
+            if (slot is Keyed<T> one)
+            {
+                return one.Key == key ? one : null;
+            }
             if (slot is Keyed<T>[] many)
+            {
                 foreach (var k in many)
-                    if (k.Key == key) return k;
+                {
+                    if (k.Key == key)
+                    {
+                        return k;
+                    }
+                }
+            }
             return null;
         }
 
         public static bool Contains(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, T item)
         {
             foreach (var v in new ItemList<T>(Find(trie, key)?.Value))
-                if (ReferenceEquals(v, item)) return true;
+            {
+                if (ReferenceEquals(v, item))
+                {
+                    return true;
+                }
+            }
             return false;
         }
 
@@ -386,12 +523,20 @@ public sealed class ClusterState
         public static CompactTrie<Keyed<T>, ByAddress<T>> Remove(CompactTrie<Keyed<T>, ByAddress<T>> trie, string key, T item)
         {
             var hash = TrieHash.Of(key);
-            if (Find(trie, key, hash) is not { } current) return trie;
+            if (Find(trie, key, hash) is not { } current)
+            {
+                return trie;
+            }
             if (current.Value is T one)
+            {
                 return ReferenceEquals(one, item) ? trie.Remove(current, hash, byReference: true) : trie;
+            }
             var many = (T[])current.Value;
             var index = Array.FindIndex(many, v => ReferenceEquals(v, item));
-            if (index < 0) return trie;
+            if (index < 0)
+            {
+                return trie;
+            }
             object rest = many.Length == 2 ? many[1 - index] : (T[])[.. many.AsSpan(0, index), .. many.AsSpan(index + 1)];
             return trie.Set(new Keyed<T>(key, rest), hash, multi: false);
         }

@@ -59,7 +59,10 @@ internal sealed class PodOps : KindOps<PodInfo>
     public override void Touch(ChangeBuilder change, PodInfo item)
     {
         change.PodsChanged = true;
-        if (item.PodIP.Length > 0) change.PodIps.Add(item.PodIP);
+        if (item.PodIP.Length > 0)
+        {
+            change.PodIps.Add(item.PodIP);
+        }
     }
 }
 
@@ -129,8 +132,14 @@ internal sealed class ClusterStore(TimeProvider time, ILogger logger)
         {
             var change = new ChangeBuilder(relisted);
             var next = op(_current, change);
-            if (!change.Any) return;
-            if (change.BumpSerial) next = next.WithSerial(time.GetUtcNow().ToUnixTimeSeconds());
+            if (!change.Any)
+            {
+                return;
+            }
+            if (change.BumpSerial)
+            {
+                next = next.WithSerial(time.GetUtcNow().ToUnixTimeSeconds());
+            }
             Volatile.Write(ref _current, next);
             // Raised under the lock so subscribers see changes in publication order; handlers must be quick.
             try
@@ -147,9 +156,18 @@ internal sealed class ClusterStore(TimeProvider time, ILogger logger)
     private static ClusterState UpsertCore<T>(KindOps<T> ops, ClusterState s, ChangeBuilder change, T item) where T : class
     {
         var old = ops.Get(s, ops.Key(item));
-        if (old is not null && ops.Equal(old, item)) return s;
-        if (ops.BumpsSerial(old, item)) change.BumpSerial = true;
-        if (old is not null) ops.Touch(change, old);
+        if (old is not null && ops.Equal(old, item))
+        {
+            return s;
+        }
+        if (ops.BumpsSerial(old, item))
+        {
+            change.BumpSerial = true;
+        }
+        if (old is not null)
+        {
+            ops.Touch(change, old);
+        }
         ops.Touch(change, item);
         return ops.With(s, item);
     }
@@ -157,8 +175,14 @@ internal sealed class ClusterStore(TimeProvider time, ILogger logger)
     private static ClusterState DeleteCore<T>(KindOps<T> ops, ClusterState s, ChangeBuilder change, (string, string) key) where T : class
     {
         var old = ops.Get(s, key);
-        if (old is null) return s;
-        if (ops.BumpsSerial(old, null)) change.BumpSerial = true;
+        if (old is null)
+        {
+            return s;
+        }
+        if (ops.BumpsSerial(old, null))
+        {
+            change.BumpSerial = true;
+        }
         ops.Touch(change, old);
         return ops.Without(s, key);
     }
@@ -176,11 +200,19 @@ internal sealed class ClusterStore(TimeProvider time, ILogger logger)
         foreach (var existing in ops.All(s))
         {
             var key = ops.Key(existing);
-            if (!keep.Contains(key)) (gone ??= []).Add(key);
+            if (!keep.Contains(key))
+            {
+                (gone ??= []).Add(key);
+            }
         }
 
         if (gone is not null)
-            foreach (var key in gone) s = DeleteCore(ops, s, change, key);
+        {
+            foreach (var key in gone)
+            {
+                s = DeleteCore(ops, s, change, key);
+            }
+        }
         return s;
     }
 }

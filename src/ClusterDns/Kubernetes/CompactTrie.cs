@@ -42,7 +42,10 @@ internal sealed class CompactTrie<T, TKey> where T : class where TKey : ITrieKey
         for (var shift = 0; ; shift += Bits)
         {
             var bit = 1u << (int)((hash >> shift) & 31);
-            if ((node.Bitmap & bit) == 0) return null;
+            if ((node.Bitmap & bit) == 0)
+            {
+                return null;
+            }
             var child = node.Slots[BitOperations.PopCount(node.Bitmap & (bit - 1))];
             if (child is Node inner)
             {
@@ -87,7 +90,10 @@ internal sealed class CompactTrie<T, TKey> where T : class where TKey : ITrieKey
                         yield return item;
                         break;
                     default:
-                        foreach (var item in (T[])slot) yield return item;
+                        foreach (var item in (T[])slot)
+                        {
+                            yield return item;
+                        }
                         break;
                 }
             }
@@ -100,12 +106,24 @@ internal sealed class CompactTrie<T, TKey> where T : class where TKey : ITrieKey
     {
         var bit = 1u << (int)((hash >> shift) & 31);
         var at = BitOperations.PopCount(node.Bitmap & (bit - 1));
-        if ((node.Bitmap & bit) == 0) return node.Insert(bit, at, item);
+        if ((node.Bitmap & bit) == 0)
+        {
+            return node.Insert(bit, at, item);
+        }
         var slot = node.Slots[at];
-        if (slot is Node inner) return node.Replace(at, Set(inner, item, hash, shift + Bits, multi, ref added));
+        if (slot is Node inner)
+        {
+            return node.Replace(at, Set(inner, item, hash, shift + Bits, multi, ref added));
+        }
         var existingHash = HashOf(slot);
-        if (existingHash == hash) return node.Replace(at, Merge(slot, item, multi, ref added));
-        if (shift + Bits >= 64) throw new InvalidOperationException("hash exhausted");
+        if (existingHash == hash)
+        {
+            return node.Replace(at, Merge(slot, item, multi, ref added));
+        }
+        if (shift + Bits >= 64)
+        {
+            throw new InvalidOperationException("hash exhausted");
+        }
         // Two different hashes share this slot: push the existing one down a level.
         var pushed = new Node(1u << (int)((existingHash >> (shift + Bits)) & 31), [slot]);
         return node.Replace(at, Set(pushed, item, hash, shift + Bits, multi, ref added));
@@ -143,20 +161,29 @@ internal sealed class CompactTrie<T, TKey> where T : class where TKey : ITrieKey
     {
         removed = false;
         var bit = 1u << (int)((hash >> shift) & 31);
-        if ((node.Bitmap & bit) == 0) return node;
+        if ((node.Bitmap & bit) == 0)
+        {
+            return node;
+        }
         var at = BitOperations.PopCount(node.Bitmap & (bit - 1));
         var slot = node.Slots[at];
         object? replacement;
         if (slot is Node inner)
         {
             var child = Remove(inner, key, hash, shift + Bits, byReference, out removed);
-            if (!removed) return node;
+            if (!removed)
+            {
+                return node;
+            }
             // Collapse a child left with a single item so paths stay short.
             replacement = child is null ? null : child.Slots.Length == 1 && child.Slots[0] is not Node ? child.Slots[0] : child;
         }
         else if (slot is T single)
         {
-            if (!Matches(single, key, byReference)) return node;
+            if (!Matches(single, key, byReference))
+            {
+                return node;
+            }
             removed = true;
             replacement = null;
         }
@@ -165,12 +192,23 @@ internal sealed class CompactTrie<T, TKey> where T : class where TKey : ITrieKey
             var items = (T[])slot;
             var index = -1;
             for (var i = 0; i < items.Length && index < 0; i++)
-                if (Matches(items[i], key, byReference)) index = i;
-            if (index < 0) return node;
+            {
+                if (Matches(items[i], key, byReference))
+                {
+                    index = i;
+                }
+            }
+            if (index < 0)
+            {
+                return node;
+            }
             removed = true;
             replacement = items.Length == 2 ? items[1 - index] : (T[])[.. items.AsSpan(0, index), .. items.AsSpan(index + 1)];
         }
-        if (replacement is not null) return node.Replace(at, replacement);
+        if (replacement is not null)
+        {
+            return node.Replace(at, replacement);
+        }
         return node.Slots.Length == 1 ? null : node.Delete(bit, at);
     }
 
@@ -216,7 +254,10 @@ internal static class TrieHash
 
     private static ulong Accumulate(ulong h, string s)
     {
-        foreach (var c in s) h = (h ^ c) * 0x100000001b3UL;
+        foreach (var c in s)
+        {
+            h = (h ^ c) * 0x100000001b3UL;
+        }
         return h;
     }
 
@@ -251,7 +292,10 @@ public readonly struct ItemList<T> : IReadOnlyList<T> where T : class
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator()
     {
-        for (var i = 0; i < Count; i++) yield return this[i];
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
     }
 
     IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<T>)this).GetEnumerator();

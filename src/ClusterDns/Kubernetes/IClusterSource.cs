@@ -34,7 +34,10 @@ internal sealed class SyncGate
 
     public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken ct)
     {
-        if (HasSynced) return true;
+        if (HasSynced)
+        {
+            return true;
+        }
         try
         {
             await _synced.Task.WaitAsync(timeout, time, ct).ConfigureAwait(false);

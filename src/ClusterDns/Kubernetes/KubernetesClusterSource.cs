@@ -45,7 +45,10 @@ public sealed class KubernetesClusterSource : IClusterSource
 
     public Task StartAsync(CancellationToken ct)
     {
-        if (Interlocked.Exchange(ref _started, 1) != 0) return Task.CompletedTask;
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            return Task.CompletedTask;
+        }
         // The loops live until DisposeAsync; ct only guards the start itself.
         ct.ThrowIfCancellationRequested();
         var o = _options;
@@ -91,7 +94,10 @@ public sealed class KubernetesClusterSource : IClusterSource
         }
 
         _sync.Expect(starts.Count);
-        foreach (var start in starts) _loops.Add(Task.Run(start));
+        foreach (var start in starts)
+        {
+            _loops.Add(Task.Run(start));
+        }
         return Task.CompletedTask;
     }
 
@@ -99,7 +105,10 @@ public sealed class KubernetesClusterSource : IClusterSource
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested) await _stop.CancelAsync().ConfigureAwait(false);
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
         try
         {
             await Task.WhenAll(_loops).ConfigureAwait(false);
@@ -109,7 +118,10 @@ public sealed class KubernetesClusterSource : IClusterSource
             // Expected on shutdown.
         }
 
-        if (_ownsClient) _client.Dispose();
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
         _stop.Dispose();
     }
 
@@ -124,7 +136,10 @@ public sealed class KubernetesClusterSource : IClusterSource
         var reflector = new Reflector<TModel, TInfo>(api, convert, ops, _store, _options, _logger);
         return () => reflector.RunAsync(() =>
         {
-            if (_sync.Signal()) _logger.Synced();
+            if (_sync.Signal())
+            {
+                _logger.Synced();
+            }
         }, _stop.Token);
     }
 

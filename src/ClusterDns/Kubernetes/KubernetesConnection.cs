@@ -15,7 +15,9 @@ public static class KubernetesConnection
     internal static KubernetesClientConfiguration BuildConfig(KubernetesConnectionOptions o, Func<string, string?> env)
     {
         if (!string.IsNullOrEmpty(o.Kubeconfig))
+        {
             return KubernetesClientConfiguration.BuildConfigFromConfigFile(o.Kubeconfig, o.KubeconfigContext);
+        }
 
         if (!string.IsNullOrEmpty(o.Endpoint))
         {
@@ -23,9 +25,18 @@ public static class KubernetesConnection
             // tls is only meaningful for an https endpoint; plain http is e.g. `kubectl proxy`.
             if (o.Endpoint.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
             {
-                if (!string.IsNullOrEmpty(o.TlsCert)) config.ClientCertificateFilePath = o.TlsCert;
-                if (!string.IsNullOrEmpty(o.TlsKey)) config.ClientKeyFilePath = o.TlsKey;
-                if (!string.IsNullOrEmpty(o.TlsCa)) config.SslCaCerts = LoadCa(o.TlsCa);
+                if (!string.IsNullOrEmpty(o.TlsCert))
+                {
+                    config.ClientCertificateFilePath = o.TlsCert;
+                }
+                if (!string.IsNullOrEmpty(o.TlsKey))
+                {
+                    config.ClientKeyFilePath = o.TlsKey;
+                }
+                if (!string.IsNullOrEmpty(o.TlsCa))
+                {
+                    config.SslCaCerts = LoadCa(o.TlsCa);
+                }
             }
 
             return config;
@@ -42,11 +53,18 @@ public static class KubernetesConnection
         var tokenPath = Path.Combine(dir, "token");
         var caPath = Path.Combine(dir, "ca.crt");
         if (string.IsNullOrEmpty(host) || string.IsNullOrEmpty(port))
+        {
             throw new KubeConfigException("not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set, and no endpoint or kubeconfig was given");
+        }
         if (!File.Exists(tokenPath) || !File.Exists(caPath))
+        {
             throw new KubeConfigException($"service-account token or ca.crt missing in {dir}");
+        }
 
-        if (host.Contains(':') && !host.StartsWith('[')) host = "[" + host + "]";
+        if (host.Contains(':') && !host.StartsWith('['))
+        {
+            host = "[" + host + "]";
+        }
         var nsPath = Path.Combine(dir, "namespace");
         return new KubernetesClientConfiguration
         {

@@ -59,11 +59,22 @@ internal static class Seq
 {
     public static bool Equal<T>(ImmutableArray<T> a, ImmutableArray<T> b)
     {
-        if (a.IsDefaultOrEmpty || b.IsDefaultOrEmpty) return a.IsDefaultOrEmpty == b.IsDefaultOrEmpty;
-        if (a.Length != b.Length) return false;
+        if (a.IsDefaultOrEmpty || b.IsDefaultOrEmpty)
+        {
+            return a.IsDefaultOrEmpty == b.IsDefaultOrEmpty;
+        }
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
         var cmp = EqualityComparer<T>.Default;
         for (int i = 0; i < a.Length; i++)
-            if (!cmp.Equals(a[i], b[i])) return false;
+        {
+            if (!cmp.Equals(a[i], b[i]))
+            {
+                return false;
+            }
+        }
         return true;
     }
 }

@@ -67,13 +67,19 @@ internal sealed class Reflector<TModel, TInfo>
                 }
 
                 var (gone, events) = await WatchAsync(_lastRv!, ct).ConfigureAwait(false);
-                if (events > 0) failures = 0;
+                if (events > 0)
+                {
+                    failures = 0;
+                }
                 if (gone)
                 {
                     _logger.WatchExpired(Resource, _lastRv);
                     needList = true;
                 }
-                else _logger.WatchEnded(Resource, _lastRv, events);
+                else
+                {
+                    _logger.WatchEnded(Resource, _lastRv, events);
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -125,8 +131,15 @@ internal sealed class Reflector<TModel, TInfo>
 
             pages++;
             if (page.Items is { } list)
+            {
                 foreach (var model in list)
-                    if (_convert(model, null) is { } info) items.Add(info);
+                {
+                    if (_convert(model, null) is { } info)
+                    {
+                        items.Add(info);
+                    }
+                }
+            }
             rv = page.ResourceVersion;
             cont = string.IsNullOrEmpty(page.Continue) ? null : page.Continue;
         }
@@ -159,7 +172,10 @@ internal sealed class Reflector<TModel, TInfo>
                 gone = true;
                 TryCancel(watchCts);
             }
-            else _logger.WatchStreamError(ex, Resource);
+            else
+            {
+                _logger.WatchStreamError(ex, Resource);
+            }
         }
 
         var timeoutSeconds = Math.Max(1, (int)Math.Ceiling(_options.WatchTimeout.TotalSeconds));
@@ -181,12 +197,18 @@ internal sealed class Reflector<TModel, TInfo>
                     _logger.WatchEventFailed(ex, Resource, type, model?.Metadata?.NamespaceProperty, model?.Metadata?.Name);
                 }
                 // Bookmarks carry only metadata.resourceVersion; saving it keeps re-watches cheap.
-                if (model?.Metadata?.ResourceVersion is { Length: > 0 } newRv) _lastRv = newRv;
+                if (model?.Metadata?.ResourceVersion is { Length: > 0 } newRv)
+                {
+                    _lastRv = newRv;
+                }
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested && (gone || watchdogFired))
         {
-            if (!gone) _logger.WatchdogFired(Resource, limit);
+            if (!gone)
+            {
+                _logger.WatchdogFired(Resource, limit);
+            }
         }
         catch (Exception ex) when (gone && ex is not OperationCanceledException)
         {
@@ -202,10 +224,16 @@ internal sealed class Reflector<TModel, TInfo>
         {
             case WatchEventType.Added:
             case WatchEventType.Modified:
-                if (_convert(model, type) is { } info) _store.Upsert(_ops, info);
+                if (_convert(model, type) is { } info)
+                {
+                    _store.Upsert(_ops, info);
+                }
                 break;
             case WatchEventType.Deleted:
-                if (_convert(model, type) is { } gone) _store.Delete(_ops, gone);
+                if (_convert(model, type) is { } gone)
+                {
+                    _store.Delete(_ops, gone);
+                }
                 break;
             default:
                 break;   // Bookmark (only a resourceVersion) and Error (handled in onError).

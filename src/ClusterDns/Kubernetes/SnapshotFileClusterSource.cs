@@ -49,7 +49,10 @@ public sealed class SnapshotFileClusterSource : IClusterSource
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested) await _stop.CancelAsync().ConfigureAwait(false);
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
     }
@@ -62,11 +65,17 @@ public sealed class SnapshotFileClusterSource : IClusterSource
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
                 var seen = SafeFingerprint();
-                if (seen == _fingerprint) continue;
+                if (seen == _fingerprint)
+                {
+                    continue;
+                }
                 // An editor or `kubectl ... > file` writes in steps: load only once the files stopped changing, so a
                 // half-written (or just truncated) file never replaces the cluster.
                 await Task.Delay(SettleTime, _time, _stop.Token).ConfigureAwait(false);
-                if (SafeFingerprint() == seen) Poll();
+                if (SafeFingerprint() == seen)
+                {
+                    Poll();
+                }
             }
         }
         catch (OperationCanceledException)
@@ -93,7 +102,10 @@ public sealed class SnapshotFileClusterSource : IClusterSource
     {
         var fingerprint = SafeFingerprint();
 
-        if (fingerprint == _fingerprint) return;
+        if (fingerprint == _fingerprint)
+        {
+            return;
+        }
         // Remember it even if loading fails: retrying an unchanged broken file every second would only spam the log.
         _fingerprint = fingerprint;
         try
@@ -101,7 +113,10 @@ public sealed class SnapshotFileClusterSource : IClusterSource
             var state = SnapshotLoader.Load(_path, (file, kind) => _logger.SnapshotSkippedKind(file, kind));
             _store.ReplaceAll(state);
             _logger.SnapshotLoaded(_path, state.Namespaces.Count, state.ServiceCount, state.SliceCount, state.PodCount);
-            if (!_sync.HasSynced) _sync.Signal();
+            if (!_sync.HasSynced)
+            {
+                _sync.Signal();
+            }
         }
         catch (Exception ex)
         {

@@ -19,7 +19,7 @@ public sealed class LoadSmokeTests(ITestOutputHelper output)
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task LoadRunAnswersCorrectly()
+    public async Task Load_run_answers_correctly()
     {
         if (!OperatingSystem.IsLinux())
         {

@@ -81,7 +81,7 @@ public sealed class PipelineAllocationTests : IAsyncLifetime
     [InlineData("web.example.org", DnsType.A, false, DnsRcode.NoError)]
     [InlineData("web.cached.example", DnsType.A, false, DnsRcode.NoError)]
     [InlineData("web.cached.example", DnsType.AAAA, false, DnsRcode.NoError)] // NODATA
-    public void AnsweringAllocatesNothing(string name, DnsType type, bool edns, DnsRcode rcode)
+    public void Answering_allocates_nothing(string name, DnsType type, bool edns, DnsRcode rcode)
     {
         var query = Query(name, type, edns);
         var routes = _config.Listeners.Single().Routes;

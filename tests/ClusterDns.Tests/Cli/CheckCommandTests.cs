@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 
+using ClusterDns.Tests.TestSupport;
+
 namespace ClusterDns.Tests.Cli;
 
 /// <summary><c>clusterdns check</c> run as an operator would before a swap: exit 0 with a summary, or 1 with every problem located.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using ClusterDns.Tests.Server;
+using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Cli;
 
@@ -112,7 +112,7 @@ public sealed class CliTests
             for (var i = 0; i < 3; i++)
             {
                 var query = $"\"A IN q{i}.example.org. udp ";
-                Assert.True(await ServerTestKit.EventuallyAsync(() => server.Stdout.Contains(query, StringComparison.Ordinal)), server.Stdout);
+                Assert.True(await Eventually.Holds(() => server.Stdout.Contains(query, StringComparison.Ordinal)), server.Stdout);
             }
         }
         await server.SignalAsync("TERM");
@@ -124,7 +124,7 @@ public sealed class CliTests
     {
         var port = ServerTestKit.FreePort();
         await using var server = ClusterDnsProcess.Start(ClusterDnsProcess.NewDirectory(), "-p", Port(port), "-quiet");
-        Assert.True(await ServerTestKit.EventuallyAsync(() => TryDig(port) || server.HasExited, TimeSpan.FromSeconds(20)), server.Stderr);
+        Assert.True(await Eventually.Holds(() => TryDig(port) || server.HasExited, TimeSpan.FromSeconds(20)), server.Stderr);
         Assert.DoesNotContain("ClusterDns-", server.Stdout, StringComparison.Ordinal); // -quiet: no banner
         await server.SignalAsync("HUP");
         Assert.Equal("NOERROR", (await ServerTestKit.DigAsync(port, "example.org.", "A")).Status);
@@ -178,7 +178,7 @@ public sealed class CliTests
         var pidFile = Path.Combine(directory, "clusterdns.pid");
         await using var server = ClusterDnsProcess.Start(directory, "-dns.port", Port(port), "-pidfile", pidFile);
         await server.WaitForBannerAsync();
-        Assert.True(await ServerTestKit.EventuallyAsync(() => File.Exists(pidFile)));
+        Assert.True(await Eventually.Holds(() => File.Exists(pidFile)));
         Assert.Equal(server.Id.ToString(CultureInfo.InvariantCulture), (await File.ReadAllTextAsync(pidFile)).Trim());
         await server.SignalAsync("TERM");
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
@@ -196,7 +196,7 @@ public sealed class CliTests
         Assert.Equal("REFUSED", (await ServerTestKit.DigAsync(port, "www.example.com.", "A")).Status);
         await File.WriteAllTextAsync(corefile, $".:{port} {{\n    whoami\n}}\n");
         await server.SignalAsync("USR1");
-        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Stdout.Contains("[INFO] Reloading complete", StringComparison.Ordinal), TimeSpan.FromSeconds(15)), server.Stdout);
+        Assert.True(await Eventually.Holds(() => server.Stdout.Contains("[INFO] Reloading complete", StringComparison.Ordinal), TimeSpan.FromSeconds(15)), server.Stdout);
         Assert.Contains("[INFO] SIGUSR1: Reloading", server.Stdout, StringComparison.Ordinal);
         Assert.Equal("NOERROR", (await ServerTestKit.DigAsync(port, "www.example.com.", "A")).Status);
         await server.SignalAsync("TERM");

@@ -1,5 +1,6 @@
 using ClusterDns.Corefile;
-using static ClusterDns.Tests.Corefile.CorefileTestSupport;
+using ClusterDns.Tests.TestSupport;
+using static ClusterDns.Tests.TestSupport.CorefileTestSupport;
 
 namespace ClusterDns.Tests.Corefile;
 
@@ -128,7 +129,7 @@ public sealed class DispenserTests
     [Fact]
     public void One_line_block_gives_the_brace_to_the_last_property()
     {
-        // Spec §4: "template IN AAAA { rcode NOERROR }" parses, but rcode then sees "NOERROR }".
+        // As in CoreDNS: "template IN AAAA { rcode NOERROR }" parses, but rcode then sees "NOERROR }".
         var d = For("    template IN AAAA { rcode NOERROR }", "template");
         d.Next();
         Assert.Equal(["IN", "AAAA"], d.RemainingArgs());

@@ -1,9 +1,10 @@
 using ClusterDns.Corefile;
-using static ClusterDns.Tests.Corefile.CorefileTestSupport;
+using ClusterDns.Tests.TestSupport;
+using static ClusterDns.Tests.TestSupport.CorefileTestSupport;
 
 namespace ClusterDns.Tests.Corefile;
 
-/// <summary>The example Corefiles E1–E20 of the spec (§13), stored under Examples/.</summary>
+/// <summary>The example Corefiles E1–E20, stored under Examples/.</summary>
 public sealed class ExampleCorefileTests
 {
     public static TheoryData<string, string> Shapes => new()

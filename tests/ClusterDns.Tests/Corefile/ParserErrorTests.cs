@@ -1,9 +1,10 @@
 using ClusterDns.Corefile;
-using static ClusterDns.Tests.Corefile.CorefileTestSupport;
+using ClusterDns.Tests.TestSupport;
+using static ClusterDns.Tests.TestSupport.CorefileTestSupport;
 
 namespace ClusterDns.Tests.Corefile;
 
-/// <summary>One row per parser error text (spec §4, §12), message compared exactly.</summary>
+/// <summary>One row per parser error text, message compared exactly with CoreDNS's.</summary>
 public sealed class ParserErrorTests
 {
     public static TheoryData<string, string, int> Errors => new()

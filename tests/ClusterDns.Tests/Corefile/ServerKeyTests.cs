@@ -1,5 +1,5 @@
 using ClusterDns.Corefile;
-using static ClusterDns.Tests.Corefile.CorefileTestSupport;
+using static ClusterDns.Tests.TestSupport.CorefileTestSupport;
 
 namespace ClusterDns.Tests.Corefile;
 

@@ -1,5 +1,6 @@
 using ClusterDns.Corefile;
-using static ClusterDns.Tests.Corefile.CorefileTestSupport;
+using ClusterDns.Tests.TestSupport;
+using static ClusterDns.Tests.TestSupport.CorefileTestSupport;
 
 namespace ClusterDns.Tests.Corefile;
 

@@ -70,7 +70,7 @@ public sealed class ZoneNamesTests
     [InlineData(".a", false, "")]
     [InlineData("a..b", false, "")]
     [InlineData("", false, "")]
-    public void TryNormalizeZone(string text, bool ok, string zone)
+    public void TryNormalizeZone_cases(string text, bool ok, string zone)
     {
         Assert.Equal(ok, ZoneNames.TryNormalizeZone(text, out var z));
         Assert.Equal(zone, z);

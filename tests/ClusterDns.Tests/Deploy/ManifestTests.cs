@@ -4,6 +4,8 @@ using ClusterDns.Tests.Plugins;
 using k8s;
 using k8s.Models;
 
+using ClusterDns.Tests.TestSupport;
+
 namespace ClusterDns.Tests.Deploy;
 
 /// <summary>deploy/: every manifest is a valid Kubernetes object, and the pieces line up with the code and the Corefile.</summary>

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using ClusterDns.Tests.Server;
 
+using ClusterDns.Tests.TestSupport;
+
 namespace ClusterDns.Tests.Deploy;
 
 /// <summary>

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace ClusterDns.Tests.EndToEnd;
 
 /// <summary>
-/// API faults through the whole server (spec §8): every scenario ends with DNS answers equal to the API's state.
+/// API faults through the whole server: every scenario ends with DNS answers equal to the API's state.
 /// </summary>
 public sealed class FaultTests(ITestOutputHelper output)
 {
@@ -23,7 +23,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         public Task<(DnsRcode Rcode, string[] Addresses)> Async(string name) => DnsProbe.AddressesAsync(Target, name);
 
         public Task WaitForAsync(string name, params string[] addresses) =>
-            DnsProbe.WaitUntilAsync(async () =>
+            Eventually.True(async () =>
             {
                 var (rcode, got) = await Async(name);
                 return addresses.Length == 0 ? rcode == DnsRcode.NXDomain : rcode == DnsRcode.NoError && got.SequenceEqual(addresses.Order(StringComparer.Ordinal));
@@ -46,7 +46,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ApiDownAtStartupServfailsUntilItComesUp()
+    public async Task Api_down_at_startup_servfails_until_it_comes_up()
     {
         await using var setup = await StartAsync(down: true, blockLines: "    startup_timeout 1s\n");
         Assert.True(await setup.Server.LogContainsAsync("starting server with unsynced Kubernetes API"), setup.Server.Log);
@@ -71,7 +71,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ApiDownAfterSyncKeepsServingStaleDataThenCatchesUp()
+    public async Task Api_down_after_sync_keeps_serving_stale_data_then_catches_up()
     {
         await using var setup = await StartAsync();
         await setup.WaitForAsync(Web, "10.96.0.11");
@@ -102,7 +102,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CutWatchResumesWithoutRelist()
+    public async Task Cut_watch_resumes_without_relist()
     {
         await using var setup = await StartAsync();
         var lists = setup.Api.ListRequests(ApiResource.Services);
@@ -116,7 +116,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CompactionWhileDisconnectedRelistsAndReflectsDeletesAndAdds()
+    public async Task Compaction_while_disconnected_relists_and_reflects_deletes_and_adds()
     {
         await using var setup = await StartAsync();
         var lists = setup.Api.ListRequests(ApiResource.Services);
@@ -134,7 +134,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task BurstOfAThousandServiceChangesAllVisible()
+    public async Task Burst_of_a_thousand_service_changes_all_visible()
     {
         const int count = 1000;
         await using var setup = await StartAsync();
@@ -178,7 +178,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     private static string BurstIp(int i) => $"10.98.{i / 250}.{i % 250 + 1}";
 
     [Fact]
-    public async Task ProgrammingLatencyFromApiUpsertToServedAnswer()
+    public async Task Programming_latency_from_api_upsert_to_served_answer()
     {
         const int samples = 100;
         await using var setup = await StartAsync();

@@ -17,14 +17,14 @@ public sealed class LiveChangeTests
     }
 
     private static Task Expect(IPEndPoint target, string name, params string[] addresses) =>
-        DnsProbe.WaitUntilAsync(async () =>
+        Eventually.True(async () =>
         {
             var (rcode, got) = await DnsProbe.AddressesAsync(target, name);
             return addresses.Length == 0 ? rcode == DnsRcode.NXDomain : got.SequenceEqual(addresses.Order(StringComparer.Ordinal));
         }, addresses.Length == 0 ? $"{name} NXDOMAIN" : $"{name} -> {string.Join(",", addresses)}");
 
     [Fact]
-    public async Task NamespaceLabelsMoveNamespacesInAndOut()
+    public async Task Namespace_labels_move_namespaces_in_and_out()
     {
         var (api, server, target) = await StartAsync("PL");
         await using var _ = api;
@@ -38,7 +38,7 @@ public sealed class LiveChangeTests
     }
 
     [Fact]
-    public async Task SlicesAndVerifiedPodsFollowTheApi()
+    public async Task Slices_and_verified_pods_follow_the_api()
     {
         var (api, server, target) = await StartAsync("PV");
         await using var _ = api;
@@ -46,7 +46,7 @@ public sealed class LiveChangeTests
         await Expect(target, "hl.ns1.svc.cluster.local.", "10.244.2.1", "10.244.2.2", "10.244.2.3");
 
         // web-1 turns not ready, a new ready endpoint joins.
-        var slice = F1Api.ToSlice(Plugins.Kubernetes.F1Fixture.Build().GetSlice("ns1", "hl-v4")!);
+        var slice = F1Api.ToSlice(F1Fixture.Build().GetSlice("ns1", "hl-v4")!);
         slice.Endpoints[1].Conditions.Ready = false;
         slice.Endpoints.Add(new V1Endpoint { Addresses = ["10.244.2.9"], Hostname = "web-9", Conditions = new V1EndpointConditions { Ready = true } });
         api.Upsert(slice);

@@ -9,7 +9,7 @@ namespace ClusterDns.Tests.EndToEnd;
 public sealed partial class SnapshotDemoTests
 {
     [Fact]
-    public async Task DemoServesTheSnapshotAndPicksUpEdits()
+    public async Task Demo_serves_the_snapshot_and_picks_up_edits()
     {
         var examples = Path.Combine(AppContext.BaseDirectory, "examples");
         var corefile = await File.ReadAllTextAsync(Path.Combine(examples, "Corefile"));
@@ -40,7 +40,7 @@ public sealed partial class SnapshotDemoTests
         Assert.Equal(["10.96.100.20"], (await DnsProbe.AddressesAsync(target, "web.default.svc.cluster.local.")).Addresses);
         var path = Path.Combine(server.Directory, "demo-cluster.yaml");
         await File.WriteAllTextAsync(path, yaml.Replace("10.96.100.20", "10.96.100.21", StringComparison.Ordinal));
-        await DnsProbe.WaitUntilAsync(async () => (await DnsProbe.AddressesAsync(target, "web.default.svc.cluster.local.")).Addresses is ["10.96.100.21"],
+        await Eventually.True(async () => (await DnsProbe.AddressesAsync(target, "web.default.svc.cluster.local.")).Addresses is ["10.96.100.21"],
             "the edited ClusterIP to be served", TimeSpan.FromSeconds(15));
         Assert.Equal(["10.96.0.1"], (await DnsProbe.AddressesAsync(target, "kubernetes.default.svc.cluster.local.")).Addresses);
     }

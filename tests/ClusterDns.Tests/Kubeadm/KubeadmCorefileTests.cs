@@ -1,6 +1,5 @@
 using System.Net;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Plugins.Prometheus;
 using ClusterDns.Tests.TestSupport;
 using Xunit.Abstractions;
 
@@ -55,7 +54,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
         await using var stack = await StartAsync();
         var server = stack.Server;
         output.WriteLine($"upstream {stack.Upstream.To}, forward target {stack.ForwardTarget}");
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(stack.HttpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(stack.HttpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
 
         // Cluster names: authoritative, TTL 30 (kubernetes ttl), never cached (disable success|denial cluster.local).
         var web = await server.QueryAsync("web.default.svc.cluster.local.", DnsType.A);
@@ -110,7 +109,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
     {
         await using var stack = await StartAsync();
         var server = stack.Server;
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(stack.HttpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(stack.HttpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
         var before = await KubeadmStack.ScrapeAsync(server);
         var to = stack.Upstream.To;
         (string, string)[] cacheLabels = [("server", "dns://:0"), ("zones", "."), ("view", "")];
@@ -124,10 +123,10 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
         // A watched EndpointSlice update carrying the controller's trigger-time annotation.
         stack.Api.Upsert(KubeadmStack.Slice("default", "web-abcde", "web", 80, ["10.244.1.5", "10.244.1.6"], DateTimeOffset.UtcNow.AddSeconds(-1)));
         stack.Api.Upsert(KubeadmStack.Slice("default", "db-fghij", "db", 5432, [.. KubeadmStack.DbEndpoints, "10.244.1.14"], DateTimeOffset.UtcNow.AddSeconds(-2)));
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => KubeadmStack.Addresses(await server.QueryAsync("db.default.svc.cluster.local.", DnsType.A)).Count() == 4, Deadline));
+        Assert.True(await Eventually.Holds(async () => KubeadmStack.Addresses(await server.QueryAsync("db.default.svc.cluster.local.", DnsType.A)).Count() == 4, Deadline));
 
         Exposition after = before;
-        Assert.True(await KubeadmStack.EventuallyAsync(async () =>
+        Assert.True(await Eventually.Holds(async () =>
         {
             after = await KubeadmStack.ScrapeAsync(server);
             return Delta("coredns_health_request_duration_seconds_count") >= 1
@@ -212,7 +211,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
     public async Task Ready_says_kubernetes_until_the_api_syncs_while_health_is_ok()
     {
         await using var upstream = await DnsmasqUpstream.StartAsync();
-        var apiPort = Server.ServerTestKit.FreePort(); // the API comes up only later
+        var apiPort = ServerTestKit.FreePort(); // the API comes up only later
         var directory = KubeadmStack.NewDirectory();
         var target = KubeadmStack.ForwardTarget(upstream, directory);
         await using var server = await TestDnsServer.StartAsync(KubeadmStack.Corefile($"http://127.0.0.1:{apiPort}", target));
@@ -229,7 +228,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
 
         await using var api = await TestApiServer.StartAsync(apiPort);
         KubeadmStack.LoadCluster(api);
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(port, "/ready")) == (HttpStatusCode.OK, "OK"), TimeSpan.FromSeconds(30)), server.Log);
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(port, "/ready")) == (HttpStatusCode.OK, "OK"), TimeSpan.FromSeconds(30)), server.Log);
         Assert.Equal([KubeadmStack.WebClusterIp], KubeadmStack.Addresses(await server.QueryAsync("web.default.svc.cluster.local.", DnsType.A)));
     }
 
@@ -240,7 +239,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
         var server = stack.Server;
         var httpPort = stack.HttpPort;
         var dnsPort = server.Port;
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(httpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(httpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
         var firstHash = server.App.CurrentHash;
         Assert.True(await server.LogContainsAsync($"[INFO] plugin/reload: Running configuration SHA512 = {firstHash}"), server.Log);
         Assert.Equal(30u, (await server.QueryAsync("web.default.svc.cluster.local.", DnsType.A)).Answers[0].Ttl);
@@ -248,15 +247,15 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
 
         // A changed Corefile (ttl 30 → 7) goes live within INTERVAL+JITTER; DNS and HTTP listeners keep their ports.
         await File.WriteAllTextAsync(server.CorefilePath, KubeadmStack.Corefile(stack.Api.Url, stack.ForwardTarget, ttl: 7));
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await server.QueryAsync("web.default.svc.cluster.local.", DnsType.A)).Answers[0].Ttl == 7, Deadline), server.Log);
+        Assert.True(await Eventually.Holds(async () => (await server.QueryAsync("web.default.svc.cluster.local.", DnsType.A)).Answers[0].Ttl == 7, Deadline), server.Log);
         var secondHash = server.App.CurrentHash;
         Assert.NotEqual(firstHash, secondHash);
         Assert.Equal(dnsPort, server.Port);
         Assert.Equal(httpPort, stack.HttpPort);
         Assert.Equal((HttpStatusCode.OK, "OK"), await KubeadmStack.GetAsync(httpPort, "/health"));
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(httpPort, "/ready")) == (HttpStatusCode.OK, "OK"), Deadline));
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(httpPort, "/ready")) == (HttpStatusCode.OK, "OK"), Deadline));
         Assert.True(await server.LogContainsAsync($"[INFO] plugin/reload: Running configuration SHA512 = {secondHash}"), server.Log);
-        Assert.True(await KubeadmStack.EventuallyAsync(async () =>
+        Assert.True(await Eventually.Holds(async () =>
             (await KubeadmStack.ScrapeAsync(server)).Find("coredns_reload_version_info", ("hash", "sha512"), ("value", secondHash!)).Any(), Deadline));
         Assert.Equal(["192.0.2.10"], KubeadmStack.Addresses(await server.QueryAsync("web.example.test.", DnsType.A)));
 
@@ -290,7 +289,7 @@ public sealed class KubeadmCorefileTests(ITestOutputHelper output)
             var server = stack.Server;
             var httpPort = stack.HttpPort;
             var dnsEndpoint = server.Endpoint;
-            Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(httpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
+            Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(httpPort, "/ready")).Status == HttpStatusCode.OK, Deadline));
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var stopping = server.App.StopAsync();

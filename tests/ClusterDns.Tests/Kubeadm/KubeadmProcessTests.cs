@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Cli;
-using ClusterDns.Tests.Server;
 using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Kubeadm;
@@ -35,21 +33,21 @@ public sealed class KubeadmProcessTests
         await File.WriteAllTextAsync(corefile, Corefile(30));
         await using var process = ClusterDnsProcess.Start(directory);
         await process.WaitForBannerAsync();
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.TryGetAsync(httpPort, "/ready"))?.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(20)), process.Stdout);
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.TryGetAsync(httpPort, "/ready"))?.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(20)), process.Stdout);
         Assert.Equal(30u, (await QueryAsync(dnsPort, "web.default.svc.cluster.local."))!.Answers[0].Ttl);
         Assert.Equal("192.0.2.10", (await QueryAsync(dnsPort, "web.example.test."))!.Answers[0].DataText());
 
         // SIGUSR1: reload now (the reload plugin's own 30 s ± 15 s timer has not fired yet).
         await File.WriteAllTextAsync(corefile, Corefile(9));
         await process.SignalAsync("USR1");
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await QueryAsync(dnsPort, "web.default.svc.cluster.local."))?.Answers[0].Ttl == 9, TimeSpan.FromSeconds(15)), process.Stdout);
+        Assert.True(await Eventually.Holds(async () => (await QueryAsync(dnsPort, "web.default.svc.cluster.local."))?.Answers[0].Ttl == 9, TimeSpan.FromSeconds(15)), process.Stdout);
         Assert.Contains("[INFO] SIGUSR1: Reloading", process.Stdout, StringComparison.Ordinal);
         Assert.Equal((HttpStatusCode.OK, "OK"), await KubeadmStack.GetAsync(httpPort, "/health"));
 
         // SIGTERM: lameduck 2s — DNS and /health keep answering, /ready says "Shutting down", then exit 0.
         var clock = Stopwatch.StartNew();
         await process.SignalAsync("TERM");
-        Assert.True(await ServerTestKit.EventuallyAsync(() => process.Stdout.Contains("[INFO] plugin/health: Going into lameduck mode for 2s", StringComparison.Ordinal)), process.Stdout);
+        Assert.True(await Eventually.Holds(() => process.Stdout.Contains("[INFO] plugin/health: Going into lameduck mode for 2s", StringComparison.Ordinal)), process.Stdout);
         var rounds = 0;
         while (clock.Elapsed < TimeSpan.FromSeconds(1.5) && !process.HasExited)
         {

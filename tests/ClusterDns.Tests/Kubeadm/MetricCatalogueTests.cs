@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Plugins.Prometheus;
 using ClusterDns.Tests.TestSupport;
 using Xunit.Abstractions;
 
@@ -162,7 +161,7 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
         var target = KubeadmStack.ForwardTarget(upstream, directory);
         await using var server = await TestDnsServer.StartAsync(KubeadmStack.Corefile(api.Url, target));
         var port = KubeadmStack.HttpPort(server);
-        Assert.True(await KubeadmStack.EventuallyAsync(async () => (await KubeadmStack.GetAsync(port, "/ready")).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(20)));
+        Assert.True(await Eventually.Holds(async () => (await KubeadmStack.GetAsync(port, "/ready")).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(20)));
 
         // Representative traffic: cluster and external names, UDP and TCP, DO, a cache hit, an endpoint change.
         await server.QueryAsync("web.default.svc.cluster.local.", DnsType.A);
@@ -180,7 +179,7 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
 
         Exposition scrape = null!;
         var missing = new List<string>();
-        Assert.True(await KubeadmStack.EventuallyAsync(async () =>
+        Assert.True(await Eventually.Holds(async () =>
         {
             scrape = await KubeadmStack.ScrapeAsync(server);
             missing = [.. catalogue.Keys.Where(name => !Present(scrape, name))];
@@ -209,7 +208,7 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
     /// question from the next plugin (drops), and forward trying a closed port before dnsmasq (health check failures).</summary>
     private static async Task<TestDnsServer> StartExtrasAsync(DnsmasqUpstream upstream)
     {
-        var dead = Server.ServerTestKit.FreePort();
+        var dead = ServerTestKit.FreePort();
         var plugins = TestPlugins.With(TestPlugins.Answering("whoami", _ => request =>
         {
             var reply = request.CreateReply(authoritative: false);

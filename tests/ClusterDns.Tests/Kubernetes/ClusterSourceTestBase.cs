@@ -33,7 +33,10 @@ public abstract class ClusterSourceTestBase(ITestOutputHelper output) : IAsyncLi
 
     public async Task DisposeAsync()
     {
-        foreach (var s in _sources) await s.DisposeAsync();
+        foreach (var s in _sources)
+        {
+            await s.DisposeAsync();
+        }
         await Server.DisposeAsync();
         Logs.Dispose();
     }

@@ -14,7 +14,7 @@ public sealed class ClusterStateTests
             [.. ips.Select(ip => new EndpointInfo([ip], null, null, null, ready, null))], null);
 
     [Fact]
-    public void WithAndWithout_KeepIndexesConsistent_AndOldSnapshotsUntouched()
+    public void With_and_without_keep_indexes_consistent_and_old_snapshots_untouched()
     {
         var s0 = ClusterState.Build(["ns1"], [Web], [Slice("web-a", "web", true, "10.244.1.1")], [new PodInfo("ns1", "p", "10.244.1.1")], 42);
         var s1 = s0.WithSlice(Slice("web-a", "web", false, "10.244.1.2")).WithSlice(Slice("web-b", "web", true, "10.244.1.1"))
@@ -42,7 +42,7 @@ public sealed class ClusterStateTests
     }
 
     [Fact]
-    public void RecordsCompareByContent()
+    public void Records_compare_by_content()
     {
         Assert.Equal(Web, Web with { ClusterIPs = ["10.96.0.11"], Ports = [new ServicePortInfo("http", "TCP", 80)] });
         Assert.NotEqual(Web, Web with { Ports = [new ServicePortInfo("http", "TCP", 81)] });
@@ -50,7 +50,7 @@ public sealed class ClusterStateTests
     }
 
     [Fact]
-    public void SerialRules_FollowSpec84()
+    public void Soa_serial_rules_hold()
     {
         Assert.True(SerialRules.ServiceChanged(null, Web));
         Assert.False(SerialRules.ServiceChanged(Web, Web with { ClusterIPs = ["10.96.0.99"] }));
@@ -69,7 +69,7 @@ public sealed class ClusterStateTests
     }
 
     [Fact]
-    public async Task TestApiServer_ExpiresContinueTokensAfterCompaction()
+    public async Task TestApiServer_expires_continue_tokens_after_compaction()
     {
         await using var server = await TestApiServer.StartAsync();
         Fixtures.LoadExampleCluster(server);
@@ -103,7 +103,7 @@ public sealed class ClusterStateStringSharingTests
     private static ServiceInfo Service() => new("ns1", new string("web".AsSpan()), ServiceKind.ClusterIP, ["10.96.0.1"], null, []);
 
     [Fact]
-    public void PodAfterSlice_TakesTheEndpointStrings_ContentUnchanged()
+    public void Pod_after_slice_takes_the_endpoint_strings_content_unchanged()
     {
         var s = ClusterState.Build(["ns1"], [Service()], [Slice("10.1.1.1", "p1")], [Pod("10.1.1.1", "p1"), Pod("10.1.1.2", "p2")]);
         var ep = s.GetSlice("ns1", "web-a")!.Endpoints[0];
@@ -116,7 +116,7 @@ public sealed class ClusterStateStringSharingTests
     }
 
     [Fact]
-    public void SliceAfterPod_TakesThePodStrings_ContentUnchanged()
+    public void Slice_after_pod_takes_the_pod_strings_content_unchanged()
     {
         var s = ClusterState.Build(["ns1"], [Service()], [], [Pod("10.1.1.1", "p1")]);
         s = s.WithSlice(Slice("10.1.1.1", "p1"));

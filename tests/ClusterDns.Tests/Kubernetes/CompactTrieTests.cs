@@ -28,7 +28,7 @@ public sealed class CompactTrieTests
     };
 
     [Fact]
-    public void RandomSetAndRemove_MatchADictionary_AndOldVersionsStayIntact()
+    public void Random_set_and_remove_match_a_dictionary_and_old_versions_stay_intact()
     {
         var random = new Random(7);
         var trie = CompactTrie<Item, WeakKey>.Empty;
@@ -48,7 +48,10 @@ public sealed class CompactTrieTests
                 model[key] = step;
             }
             Assert.Equal(model.Count, trie.Count);
-            if (step % 500 == 0) versions.Add((trie, new Dictionary<string, int>(model)));
+            if (step % 500 == 0)
+            {
+                versions.Add((trie, new Dictionary<string, int>(model)));
+            }
         }
 
         versions.Add((trie, model));
@@ -64,7 +67,7 @@ public sealed class CompactTrieTests
     }
 
     [Fact]
-    public void Multimap_KeepsInsertionOrder_AndRemovesByReference()
+    public void Multimap_keeps_insertion_order_and_removes_by_reference()
     {
         var a = new Item("x", 1);
         var b = new Item("x", 2);

@@ -11,7 +11,7 @@ namespace ClusterDns.Tests.Kubernetes;
 public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : ClusterSourceTestBase(output)
 {
     [Fact]
-    public async Task InitialSync_LoadsExampleClusterWithExactSlimFields()
+    public async Task Initial_sync_loads_example_cluster_with_exact_slim_fields()
     {
         var source = await StartSyncedAsync();
         var s = source.Current;
@@ -55,7 +55,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Paging_ListsEverythingInPagesOfTwo()
+    public async Task Paging_lists_everything_in_pages_of_two()
     {
         var options = Fast with { PageSize = 2 };
         var source = await StartSyncedAsync(options);
@@ -65,16 +65,20 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Watch_AppliesAddedModifiedDeletedAndBookmarks()
+    public async Task Watch_applies_added_modified_deleted_and_bookmarks()
     {
         var source = await StartSyncedAsync();
         var changes = new List<ClusterChange>();
-        source.Changed += c => { lock (changes) changes.Add(c); };
+        source.Changed += c => { lock (changes) { changes.Add(c); } };
 
         foreach (var line in Fixtures.Read("example-watch-services.ndjson").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
             ApplyWatchLine<V1Service>(line, ApiResource.Services);
+        }
         foreach (var line in Fixtures.Read("example-watch-endpointslices.ndjson").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
             ApplyWatchLine<V1EndpointSlice>(line, ApiResource.EndpointSlices);
+        }
 
         await ConvergesAsync(source);
         var s = source.Current;
@@ -95,7 +99,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Bookmark_MovesTheResumeResourceVersion()
+    public async Task Bookmark_moves_the_resume_resource_version()
     {
         var source = await StartSyncedAsync();
         Server.Upsert(Pod("default", "other", "10.244.9.9"));   // moves the global RV without touching services
@@ -109,7 +113,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Serial_BumpsOnlyOnDnsRelevantChanges()
+    public async Task Serial_bumps_only_on_dns_relevant_changes()
     {
         var clock = new ManualClock(1_700_000_000);
         var options = Fast with { Time = clock };
@@ -124,7 +128,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
             Assert.Equal(expectSerial, source.Current.Serial);
         }
 
-        // clusterIP only: not a §8.4 field.
+        // clusterIP only: not a field that moves the serial.
         await Step(1_700_000_010, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 443, "https")),
             s => s.GetService("default", "kubernetes")!.ClusterIPs[0] == "10.96.0.2", 1_700_000_000);
         await Step(1_700_000_020, () => Server.Upsert(Service("default", "kubernetes", "10.96.0.2", 8443, "https")),
@@ -144,7 +148,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_ApiDownAtStart_SyncsWhenItComesUp()
+    public async Task Fault_api_down_at_start_syncs_when_it_comes_up()
     {
         Server.SetOutage(true);
         var source = NewSource();
@@ -158,7 +162,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_ApiDownAfterSync_KeepsStateThenConverges()
+    public async Task Fault_api_down_after_sync_keeps_state_then_converges()
     {
         var source = await StartSyncedAsync();
         var before = ClusterStateText.Of(source.Current);
@@ -176,7 +180,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_AnEventThatCannotBeApplied_IsSkippedAndLaterEventsFlow()
+    public async Task Fault_an_event_that_cannot_be_applied_is_skipped_and_later_events_flow()
     {
         var source = await StartSyncedAsync();
         var broken = Service("default", "broken", "10.96.1.5", 80);
@@ -193,7 +197,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Fault_CutWatch_ResumesFromLastRvWithoutRelist(bool abort)
+    public async Task Fault_cut_watch_resumes_from_last_rv_without_relist(bool abort)
     {
         var source = await StartSyncedAsync();
         var watches = Server.WatchRequests(ApiResource.Services);
@@ -201,13 +205,16 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Server.Upsert(Service("default", "after-cut", "10.96.1.2", 80));
         await ConvergesAsync(source);
         await Eventually.True(() => Server.WatchRequests(ApiResource.Services) > watches);
-        foreach (var r in Enum.GetValues<ApiResource>()) Assert.Equal(1, Server.ListRequests(r));
+        foreach (var r in Enum.GetValues<ApiResource>())
+        {
+            Assert.Equal(1, Server.ListRequests(r));
+        }
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Fault_CompactionWhileDisconnected_RelistsAndReconciles(bool goneAsHttpStatus)
+    public async Task Fault_compaction_while_disconnected_relists_and_reconciles(bool goneAsHttpStatus)
     {
         Server.GoneAsHttpStatus = goneAsHttpStatus;
         var source = await StartSyncedAsync();
@@ -225,7 +232,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Fault_SilentWatch_WatchdogRestartsIt()
+    public async Task Fault_silent_watch_watchdog_restarts_it()
     {
         var options = Fast with { WatchTimeout = TimeSpan.FromSeconds(1), WatchdogSlack = TimeSpan.FromMilliseconds(300) };
         var source = await StartSyncedAsync(options);
@@ -240,15 +247,21 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Burst_OfThousandChanges_Converges()
+    public async Task Burst_of_thousand_changes_converges()
     {
         var source = await StartSyncedAsync();
         int raised = 0;
         source.Changed += _ => Interlocked.Increment(ref raised);
         for (int i = 0; i < 1000; i++)
         {
-            if (i % 10 == 9) Server.Delete(ApiResource.Services, "default", $"burst-{i - 5}");
-            else Server.Upsert(Service("default", $"burst-{i}", $"10.97.{i / 250}.{i % 250}", 80 + (i % 3)));
+            if (i % 10 == 9)
+            {
+                Server.Delete(ApiResource.Services, "default", $"burst-{i - 5}");
+            }
+            else
+            {
+                Server.Upsert(Service("default", $"burst-{i}", $"10.97.{i / 250}.{i % 250}", 80 + (i % 3)));
+            }
         }
 
         await ConvergesAsync(source, timeout: TimeSpan.FromSeconds(30));
@@ -258,7 +271,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task LabelSelectors_FilterServerSide_AndSelectorMovesAreDeletes()
+    public async Task Label_selectors_filter_server_side_and_selector_moves_are_deletes()
     {
         var options = Fast with { LabelSelector = "app=web", NamespaceLabelSelector = "kubernetes.io/metadata.name!=istio-system" };
         var source = await StartSyncedAsync(options);
@@ -280,7 +293,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task Pods_FieldSelectorAndDeletionTimestamp()
+    public async Task Pods_field_selector_and_deletion_timestamp()
     {
         var source = await StartSyncedAsync();
         Server.Upsert(Pod("default", "done", "10.244.8.1", phase: "Succeeded"));
@@ -300,7 +313,7 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     }
 
     [Fact]
-    public async Task NoEndpointsAndNoPods_StartOnlyNamespacesAndServices()
+    public async Task No_endpoints_and_no_pods_start_only_namespaces_and_services()
     {
         var options = Fast with { WatchEndpointSlices = false, WatchPods = false };
         var source = await StartSyncedAsync(options);
@@ -335,7 +348,9 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
         Spec = new V1ServiceSpec
         {
-            Type = "ClusterIP", ClusterIP = ip, ClusterIPs = [ip],
+            Type = "ClusterIP",
+            ClusterIP = ip,
+            ClusterIPs = [ip],
             Ports = [new V1ServicePort { Name = portName, Protocol = "TCP", Port = port }],
         },
     };
@@ -344,7 +359,9 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
     {
         Metadata = new V1ObjectMeta
         {
-            Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { [ModelConverter.ServiceNameLabel] = service },
+            Name = name,
+            NamespaceProperty = ns,
+            Labels = new Dictionary<string, string> { [ModelConverter.ServiceNameLabel] = service },
         },
         AddressType = "IPv4",
         Endpoints = [new V1Endpoint { Addresses = [ip], Conditions = new V1EndpointConditions { Ready = ready }, NodeName = node }],
@@ -356,14 +373,4 @@ public sealed class KubernetesClusterSourceTests(ITestOutputHelper output) : Clu
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
         Status = new V1PodStatus { PodIP = ip, Phase = phase },
     };
-}
-
-/// <summary>A clock whose "now" the test sets; timers still run on real time.</summary>
-internal sealed class ManualClock(long unixSeconds) : TimeProvider
-{
-    private long _now = unixSeconds;
-
-    public void Set(long unixSeconds) => Interlocked.Exchange(ref _now, unixSeconds);
-
-    public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(Interlocked.Read(ref _now));
 }

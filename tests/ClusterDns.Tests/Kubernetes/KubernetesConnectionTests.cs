@@ -11,7 +11,7 @@ namespace ClusterDns.Tests.Kubernetes;
 public sealed class KubernetesConnectionTests(ITestOutputHelper output) : ClusterSourceTestBase(output)
 {
     [Fact]
-    public async Task InCluster_FromServiceAccountDirectory()
+    public async Task In_cluster_from_service_account_directory()
     {
         var dir = Directory.CreateTempSubdirectory("clusterdns-sa-").FullName;
         try
@@ -49,7 +49,7 @@ public sealed class KubernetesConnectionTests(ITestOutputHelper output) : Cluste
     }
 
     [Fact]
-    public async Task Kubeconfig_WinsOverEndpoint_AndIsUsedForWatching()
+    public async Task Kubeconfig_wins_over_endpoint_and_is_used_for_watching()
     {
         var file = Path.GetTempFileName();
         try
@@ -75,7 +75,9 @@ public sealed class KubernetesConnectionTests(ITestOutputHelper output) : Cluste
                 """);
             var config = KubernetesConnection.BuildConfig(new KubernetesConnectionOptions
             {
-                Kubeconfig = file, KubeconfigContext = "ctx", Endpoint = "http://127.0.0.1:1",
+                Kubeconfig = file,
+                KubeconfigContext = "ctx",
+                Endpoint = "http://127.0.0.1:1",
             });
             Assert.StartsWith(Server.Url, config.Host);
             await using var source = new KubernetesClusterSource(config, Fast, Logs);
@@ -91,7 +93,7 @@ public sealed class KubernetesConnectionTests(ITestOutputHelper output) : Cluste
     }
 
     [Fact]
-    public async Task Endpoint_PlainHttp_LikeKubectlProxy()
+    public async Task Endpoint_plain_http_like_kubectl_proxy()
     {
         var config = KubernetesConnection.BuildConfig(new KubernetesConnectionOptions { Endpoint = Server.Url });
         await using var source = new KubernetesClusterSource(config, Fast, Logs);

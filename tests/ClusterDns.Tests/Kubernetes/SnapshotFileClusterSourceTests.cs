@@ -17,7 +17,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public void YamlList_AsKubectlPrintsIt()
+    public void Yaml_list_as_kubectl_prints_it()
     {
         var s = SnapshotLoader.Parse(Fixtures.Read("snapshot-list.yaml"));
         Assert.Equal(["default", "shop"], s.Namespaces.Keys.Order());   // shop exists implicitly
@@ -35,20 +35,26 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public void JsonList_AndApiListsAndMultiDocYaml_GiveTheSameState()
+    public void Json_list_and_api_lists_and_multi_doc_yaml_give_the_same_state()
     {
         // A kubectl-style `List` combining the four example API lists.
         var items = new JsonArray();
         foreach (var f in new[] { "example-namespacelist.json", "example-servicelist.json", "example-endpointslicelist.json", "example-podlist.json" })
+        {
             foreach (var item in JsonNode.Parse(Fixtures.Read(f))!["items"]!.AsArray())
+            {
                 items.Add(item!.DeepClone());
+            }
+        }
         var list = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = items }.ToJsonString();
         var fromList = ClusterStateText.Of(SnapshotLoader.Parse(list));
 
         var dir = Path.Combine(_dir, "api");
         Directory.CreateDirectory(dir);
         foreach (var f in new[] { "example-namespacelist.json", "example-servicelist.json", "example-endpointslicelist.json", "example-podlist.json" })
+        {
             File.Copy(Fixtures.PathOf(f), Path.Combine(dir, f));
+        }
         Assert.Equal(fromList, ClusterStateText.Of(SnapshotLoader.Load(dir)));
         Assert.Contains("svc kube-system/kube-dns ClusterIP ips=[10.96.0.10]", fromList);
         Assert.Contains("pod default/db-0 10.244.1.10", fromList);
@@ -75,7 +81,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public void Json_IsReadItemByItem_WhateverThePropertyOrderOrShape()
+    public void Json_is_read_item_by_item_whatever_the_property_order_or_shape()
     {
         // `kind` after `items`, a typed list whose items carry no kind, a bare array of objects and a BOM: the
         // streaming reader must give what one whole-document parse gives.
@@ -107,7 +113,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public async Task LiveEdits_ArePickedUp_AndBrokenEditsKeepTheOldState()
+    public async Task Live_edits_are_picked_up_and_broken_edits_keep_the_old_state()
     {
         var file = Path.Combine(_dir, "cluster.yaml");
         File.WriteAllText(file, Fixtures.Read("snapshot-list.yaml"));
@@ -135,7 +141,7 @@ public sealed class SnapshotFileClusterSourceTests(ITestOutputHelper output) : I
     }
 
     [Fact]
-    public async Task Directory_OfFiles_IsWatched()
+    public async Task Directory_of_files_is_watched()
     {
         File.WriteAllText(Path.Combine(_dir, "a.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\nspec: {clusterIP: 10.0.0.1}\n");
         await using var source = new SnapshotFileClusterSource(_dir, _logs, TimeSpan.FromMilliseconds(50));

@@ -12,7 +12,7 @@ public sealed class EdnsTruncationTests
 
     private static Task<TestDnsServer> StartLargeAsync() =>
         TestDnsServer.StartAsync(".:0 {\n    file\n}\n",
-            plugins: ServerTestKit.Plugins(new PluginDescriptor("file", _ => [new ManyAPlugin(Records)])));
+            plugins: TestPlugins.With(new PluginDescriptor("file", _ => [new ManyAPlugin(Records)])));
 
     [Theory]
     [InlineData("dig", "+dnssec", "do", "1232")]
@@ -141,7 +141,7 @@ public sealed class EdnsTruncationTests
     public async Task Raw_reply_from_a_plugin_is_truncated_to_the_client_limit_too(ushort? ednsSize, int limit)
     {
         await using var server = await TestDnsServer.StartAsync(".:0 {\n    cache\n}\n",
-            plugins: ServerTestKit.Plugins(new PluginDescriptor("cache", _ => [new RawBytesPlugin()])));
+            plugins: TestPlugins.With(new PluginDescriptor("cache", _ => [new RawBytesPlugin()])));
         var query = DnsMessage.CreateQuery("big.example.", DnsType.A, id: 31, ednsSize: ednsSize).ToArray();
         var raw = await server.ExchangeUdpAsync(query);
         Assert.NotNull(raw);

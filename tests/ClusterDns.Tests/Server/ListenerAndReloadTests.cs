@@ -10,7 +10,7 @@ namespace ClusterDns.Tests.Server;
 /// <summary>Listeners from server blocks (ports, bind, duplicates) and reloads that swap or keep configurations.</summary>
 public sealed class ListenerAndReloadTests
 {
-    private static readonly Dictionary<string, PluginDescriptor> TxtPlugins = ServerTestKit.Plugins(TxtPlugin.Descriptor("template"));
+    private static readonly IReadOnlyDictionary<string, PluginDescriptor> TxtPlugins = TestPlugins.With(TxtPlugin.Descriptor("template"));
 
     [Fact]
     public async Task Blocks_on_two_ports_are_two_listeners_each_with_its_own_chain()
@@ -118,11 +118,11 @@ public sealed class ListenerAndReloadTests
             }
         }
         var loops = new[] { Task.Run(() => QueryLoopAsync(false)), Task.Run(() => QueryLoopAsync(false)), Task.Run(() => QueryLoopAsync(true)) };
-        Assert.True(await ServerTestKit.EventuallyAsync(() => answers.Count >= 20), "no answers before the reload");
+        Assert.True(await Eventually.Holds(() => answers.Count >= 20), "no answers before the reload");
         await File.WriteAllTextAsync(server.CorefilePath, ".:0 {\n    template v2\n}\n");
         Assert.True(await server.App.ReloadAsync());
         var atReload = answers.Count;
-        Assert.True(await ServerTestKit.EventuallyAsync(() => answers.Count >= atReload + 50), "too few answers after the reload");
+        Assert.True(await Eventually.Holds(() => answers.Count >= atReload + 50), "too few answers after the reload");
         await stop.CancelAsync();
         await Task.WhenAll(loops);
         Assert.Empty(failures);
@@ -130,7 +130,7 @@ public sealed class ListenerAndReloadTests
         Assert.Equal("v2", answers.Last());
         Assert.All(answers, answer => Assert.True(answer is "v1" or "v2", answer));
         Assert.Equal(port, server.Port); // same listener, same sockets
-        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("[INFO] Reloading complete", StringComparison.Ordinal)), server.Log);
+        Assert.True(await Eventually.Holds(() => server.Log.Contains("[INFO] Reloading complete", StringComparison.Ordinal)), server.Log);
     }
 
     [Theory]
@@ -146,7 +146,7 @@ public sealed class ListenerAndReloadTests
         Assert.Same(before, server.App.Host.Current);
         Assert.Equal("v1", await TxtAsync(server.Port, "example.org."));
         Assert.Equal("v1", await TxtAsync(server.Port, "example.org.", tcp: true));
-        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("[ERROR] plugin/reload: Corefile changed but reload failed: ", StringComparison.Ordinal)), server.Log);
+        Assert.True(await Eventually.Holds(() => server.Log.Contains("[ERROR] plugin/reload: Corefile changed but reload failed: ", StringComparison.Ordinal)), server.Log);
         Assert.Contains(reason, server.Log, StringComparison.Ordinal);
     }
 
@@ -182,9 +182,9 @@ public sealed class ListenerAndReloadTests
     [Fact]
     public async Task Reload_whose_plugin_fails_to_start_keeps_the_old_configuration()
     {
-        var plugins = ServerTestKit.Plugins(
+        var plugins = TestPlugins.With(
             TxtPlugin.Descriptor("template"),
-            ServerTestKit.Plugin("file", (context, _) =>
+            TestPlugins.Plugin("file", (context, _) =>
             {
                 context.AddLifecycle(new FailingLifecycle());
                 return new PassPlugin("file");
@@ -195,7 +195,7 @@ public sealed class ListenerAndReloadTests
         Assert.False(await server.App.ReloadAsync());
         Assert.Equal("v1", await TxtAsync(server.Port, "example.org."));
         Assert.Single(server.Endpoints);
-        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("Corefile changed but reload failed", StringComparison.Ordinal)), server.Log);
+        Assert.True(await Eventually.Holds(() => server.Log.Contains("Corefile changed but reload failed", StringComparison.Ordinal)), server.Log);
         // The listener the failed attempt opened was closed again.
         await File.WriteAllTextAsync(server.CorefilePath, $".:0 {{\n    template v2\n}}\n.:{extra} {{\n    template extra\n}}\n");
         Assert.True(await server.App.ReloadAsync());

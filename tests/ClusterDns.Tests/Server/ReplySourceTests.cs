@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using ClusterDns.Tests.Cli;
 using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Server;
@@ -67,7 +66,7 @@ public sealed class ReplySourceTests
                 foreach (var tcp in new[] { false, true })
                 {
                     string[] dig = ["netns", "exec", clientNs, "dig", "@" + address, "+tries=1", "+time=2", tcp ? "+tcp" : "+notcp", "mh.test.", "A"];
-                    var answered = await ServerTestKit.EventuallyAsync(() =>
+                    var answered = await Eventually.Holds(() =>
                         new DigOutput(ServerTestKit.RunAsync("ip", dig).GetAwaiter().GetResult().Stdout).Status == "NOERROR", TimeSpan.FromSeconds(15));
                     Assert.True(answered, $"dig @{address} tcp={tcp} from the client namespace got no answer");
                 }

@@ -9,7 +9,7 @@ namespace ClusterDns.Tests.Server;
 public sealed class RoutingTests
 {
     /// <summary>Every block answers a TXT with its own first zone (the <c>template</c> test plugin).</summary>
-    private static readonly Dictionary<string, PluginDescriptor> ZonePlugins = ServerTestKit.Plugins(TxtPlugin.Descriptor("template"), ChaosLikePlugin.Descriptor);
+    private static readonly IReadOnlyDictionary<string, PluginDescriptor> ZonePlugins = TestPlugins.With(TxtPlugin.Descriptor("template"), ChaosLikePlugin.Descriptor);
 
     private const string SeveralBlocks = """
         example.org:0 {
@@ -113,7 +113,7 @@ public sealed class RoutingTests
     public async Task Chain_that_runs_out_of_plugins_is_servfail_with_no_next_plugin_found()
     {
         var recorder = new ResultRecorder();
-        var plugins = ServerTestKit.Plugins(
+        var plugins = TestPlugins.With(
             new PluginDescriptor("errors", _ => [recorder]),
             new PluginDescriptor("template", _ => [new PassPlugin("template")]));
         await using var server = await TestDnsServer.StartAsync(".:0 {\n    errors\n    template\n}\n", plugins: plugins);
@@ -130,7 +130,7 @@ public sealed class RoutingTests
     [InlineData("boom-async.example.")]
     public async Task Throwing_plugin_gives_servfail_counts_a_panic_and_the_server_keeps_answering(string name)
     {
-        var plugins = ServerTestKit.Plugins(
+        var plugins = TestPlugins.With(
             new PluginDescriptor("template", _ => [new ThrowingPlugin()]),
             TxtPlugin.Descriptor("file"));
         await using var server = await TestDnsServer.StartAsync(".:0 {\n    template\n    file ok\n}\n", plugins: plugins);
@@ -144,7 +144,7 @@ public sealed class RoutingTests
             Assert.Single(fine.Answers);
         }
         Assert.True(ServerCounters.Panics >= panicsBefore + 2, $"panics {panicsBefore} -> {ServerCounters.Panics}");
-        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("[ERROR] Recovered from panic in server: \"dns://:0\"", StringComparison.Ordinal)), server.Log);
+        Assert.True(await Eventually.Holds(() => server.Log.Contains("[ERROR] Recovered from panic in server: \"dns://:0\"", StringComparison.Ordinal)), server.Log);
         Assert.DoesNotContain(" at ", server.Log, StringComparison.Ordinal); // the message only, without `errors { stacktrace }`
     }
 
@@ -153,22 +153,22 @@ public sealed class RoutingTests
     [InlineData("errors", false)]
     public async Task Errors_stacktrace_adds_the_frames_to_the_panic_log_for_the_whole_listener(string errors, bool frames)
     {
-        var plugins = ServerTestKit.Plugins(
+        var plugins = TestPlugins.With(
             new PluginDescriptor("template", _ => [new ThrowingPlugin()]),
             TxtPlugin.Descriptor("file"));
         // The stacktrace block is another zone on the same listener: the panic happens in the other block.
         await using var server = await TestDnsServer.StartAsync(
             $".:0 {{\n    template\n}}\nquiet.example:0 {{\n    {errors}\n    file ok\n}}\n", plugins: plugins);
         Assert.Equal("SERVFAIL", (await ServerTestKit.DigAsync(server.Port, "boom.example.", "A", "+notcp")).Status);
-        Assert.True(await ServerTestKit.EventuallyAsync(() => server.Log.Contains("Recovered from panic in server", StringComparison.Ordinal)), server.Log);
+        Assert.True(await Eventually.Holds(() => server.Log.Contains("Recovered from panic in server", StringComparison.Ordinal)), server.Log);
         Assert.Equal(frames, server.Log.Contains($" at {typeof(ThrowingPlugin).FullName}", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Internal_resolver_queries_the_listeners_own_routes_and_follows_reloads()
     {
-        var plugins = ServerTestKit.Plugins(
-            ServerTestKit.Plugin("template", (context, _) => new ResolvingPlugin(context.Resolver)),
+        var plugins = TestPlugins.With(
+            TestPlugins.Plugin("template", (context, _) => new ResolvingPlugin(context.Resolver)),
             TxtPlugin.Descriptor("file"));
         await using var server = await TestDnsServer.StartAsync(
             "alias.example:0 {\n    template\n}\ntarget.example:0 {\n    file first\n}\n", plugins: plugins);

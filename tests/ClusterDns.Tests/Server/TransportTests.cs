@@ -83,7 +83,7 @@ public sealed class TransportTests
     [Fact]
     public async Task At_the_tcp_cap_with_every_connection_busy_a_new_one_is_closed_at_once()
     {
-        var plugins = ServerTestKit.Plugins(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromSeconds(3))]));
+        var plugins = TestPlugins.With(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromSeconds(3))]));
         await using var server = await StartWithListenerOptionsAsync(".:0 {\n    erratic\n}\n", new ListenerOptions { MaxTcpConnections = 2 }, plugins);
         using var first = new TcpClient();
         using var second = new TcpClient();
@@ -213,7 +213,7 @@ public sealed class TransportTests
     [Fact]
     public async Task Pipelined_tcp_queries_are_answered_as_they_complete()
     {
-        var plugins = ServerTestKit.Plugins(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(700))]));
+        var plugins = TestPlugins.With(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(700))]));
         await using var server = await TestDnsServer.StartAsync(".:0 {\n    erratic\n}\n", plugins: plugins);
         using var client = new TcpClient();
         await client.ConnectAsync(server.Endpoint);
@@ -290,7 +290,7 @@ public sealed class TransportTests
     public async Task Tcp_client_that_pipelines_and_never_reads_is_closed_after_the_write_timeout()
     {
         // 200 answers of ~64 KB (13 MB) overflow every socket buffer on the way: the server's sends block.
-        var plugins = ServerTestKit.Plugins(new PluginDescriptor("file", _ => [new ManyAPlugin(3_900)]));
+        var plugins = TestPlugins.With(new PluginDescriptor("file", _ => [new ManyAPlugin(3_900)]));
         await using var server = await StartWithListenerOptionsAsync(".:0 {\n    file\n}\n",
             new ListenerOptions { TcpWriteTimeout = TimeSpan.FromMilliseconds(500), TcpIdleTimeout = TimeSpan.FromSeconds(60) }, plugins);
         using var stuck = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
@@ -365,7 +365,7 @@ public sealed class TransportTests
     [Fact]
     public async Task Tcp_half_closed_client_still_gets_its_pipelined_answers()
     {
-        var plugins = ServerTestKit.Plugins(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(300))]));
+        var plugins = TestPlugins.With(new PluginDescriptor("erratic", _ => [new DelayPlugin(TimeSpan.FromMilliseconds(300))]));
         await using var server = await TestDnsServer.StartAsync(".:0 {\n    erratic\n}\n", plugins: plugins);
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.Endpoint);
@@ -402,7 +402,11 @@ public sealed class TransportTests
         var loggerFactory = LoggerFactory.Create(builder => builder.ClearProviders().AddProvider(new CoreDnsLoggerProvider(TextWriter.Null)));
         var app = new ClusterDnsApp(new AppOptions
         {
-            Conf = path, Quiet = true, WorkingDirectory = directory, Listener = listenerOptions, Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
+            Conf = path,
+            Quiet = true,
+            WorkingDirectory = directory,
+            Listener = listenerOptions,
+            Plugins = plugins ?? ClusterDns.Plugins.BuiltinPlugins.All,
         }, loggerFactory);
         await app.StartAsync();
         return new OwnServer(app, loggerFactory, directory);

@@ -11,9 +11,14 @@ public static class ClusterStateText
     public static string Of(ClusterState s)
     {
         var lines = new List<string>();
-        foreach (var ns in s.Namespaces.Keys) lines.Add("ns " + ns);
+        foreach (var ns in s.Namespaces.Keys)
+        {
+            lines.Add("ns " + ns);
+        }
         foreach (var v in s.Services)
+        {
             lines.Add($"svc {v.Namespace}/{v.Name} {v.Kind} ips=[{string.Join(",", v.ClusterIPs)}] ext={v.ExternalName} ports=[{Ports(v.Ports)}]");
+        }
         foreach (var sl in s.Slices)
         {
             var eps = string.Join(";", sl.Endpoints.Select(e =>
@@ -21,10 +26,16 @@ public static class ClusterStateText
             lines.Add($"slice {sl.Namespace}/{sl.Name} svc={sl.ServiceName} ports=[{Ports(sl.Ports)}] eps=[{eps}] trig={sl.LastChangeTriggerTime:O}");
         }
 
-        foreach (var p in s.Pods) lines.Add($"pod {p.Namespace}/{p.Name} {p.PodIP}");
+        foreach (var p in s.Pods)
+        {
+            lines.Add($"pod {p.Namespace}/{p.Name} {p.PodIP}");
+        }
         lines.Sort(StringComparer.Ordinal);
         var sb = new StringBuilder();
-        foreach (var l in lines) sb.Append(l).Append('\n');
+        foreach (var l in lines)
+        {
+            sb.Append(l).Append('\n');
+        }
         return sb.ToString();
     }
 

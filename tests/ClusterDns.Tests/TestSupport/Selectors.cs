@@ -11,13 +11,22 @@ public static class Selectors
 {
     public static bool MatchesLabels(string? selector, JsonObject obj)
     {
-        if (string.IsNullOrWhiteSpace(selector)) return true;
+        if (string.IsNullOrWhiteSpace(selector))
+        {
+            return true;
+        }
         var labels = obj["metadata"]?["labels"] as JsonObject;
         foreach (var raw in SplitTerms(selector))
         {
             var term = raw.Trim();
-            if (term.Length == 0) continue;
-            if (!MatchLabelTerm(term, labels)) return false;
+            if (term.Length == 0)
+            {
+                continue;
+            }
+            if (!MatchLabelTerm(term, labels))
+            {
+                return false;
+            }
         }
 
         return true;
@@ -25,16 +34,28 @@ public static class Selectors
 
     public static bool MatchesFields(string? selector, JsonObject obj)
     {
-        if (string.IsNullOrWhiteSpace(selector)) return true;
+        if (string.IsNullOrWhiteSpace(selector))
+        {
+            return true;
+        }
         foreach (var raw in selector.Split(','))
         {
             var term = raw.Trim();
-            if (term.Length == 0) continue;
+            if (term.Length == 0)
+            {
+                continue;
+            }
             var (path, op, value) = SplitOp(term);
-            if (op is null) throw new FormatException($"bad field selector term '{term}'");
+            if (op is null)
+            {
+                throw new FormatException($"bad field selector term '{term}'");
+            }
             var actual = Lookup(obj, path) ?? "";
             bool eq = actual == value;
-            if (op == "!=" ? eq : !eq) return false;
+            if (op == "!=" ? eq : !eq)
+            {
+                return false;
+            }
         }
 
         return true;
@@ -57,7 +78,9 @@ public static class Selectors
 
         var (key, op, value) = SplitOp(term);
         if (op is null)
+        {
             return term.StartsWith('!') ? Get(term[1..].Trim()) is null : Get(term) is not null;
+        }
         var actual = Get(key);
         return op == "!=" ? actual != value : actual == value;
     }
@@ -65,11 +88,20 @@ public static class Selectors
     private static (string Key, string? Op, string Value) SplitOp(string term)
     {
         int i = term.IndexOf("!=", StringComparison.Ordinal);
-        if (i > 0) return (term[..i].Trim(), "!=", term[(i + 2)..].Trim());
+        if (i > 0)
+        {
+            return (term[..i].Trim(), "!=", term[(i + 2)..].Trim());
+        }
         i = term.IndexOf("==", StringComparison.Ordinal);
-        if (i > 0) return (term[..i].Trim(), "==", term[(i + 2)..].Trim());
+        if (i > 0)
+        {
+            return (term[..i].Trim(), "==", term[(i + 2)..].Trim());
+        }
         i = term.IndexOf('=');
-        if (i > 0) return (term[..i].Trim(), "=", term[(i + 1)..].Trim());
+        if (i > 0)
+        {
+            return (term[..i].Trim(), "=", term[(i + 1)..].Trim());
+        }
         return (term, null, "");
     }
 
@@ -80,8 +112,14 @@ public static class Selectors
         for (int i = 0; i < selector.Length; i++)
         {
             char c = selector[i];
-            if (c == '(') depth++;
-            else if (c == ')') depth--;
+            if (c == '(')
+            {
+                depth++;
+            }
+            else if (c == ')')
+            {
+                depth--;
+            }
             else if (c == ',' && depth == 0)
             {
                 yield return selector[start..i];
@@ -98,7 +136,10 @@ public static class Selectors
         foreach (var part in path.Split('.'))
         {
             node = (node as JsonObject)?[part];
-            if (node is null) return null;
+            if (node is null)
+            {
+                return null;
+            }
         }
 
         return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : node.ToJsonString();

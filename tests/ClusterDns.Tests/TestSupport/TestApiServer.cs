@@ -44,7 +44,10 @@ public sealed class TestApiServer : IAsyncDisposable
     private TestApiServer(WebApplication app)
     {
         _app = app;
-        foreach (var r in AllResources) _objects[r] = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var r in AllResources)
+        {
+            _objects[r] = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
+        }
     }
 
     /// <summary>Base URL, e.g. <c>http://127.0.0.1:34567</c>.</summary>
@@ -53,7 +56,13 @@ public sealed class TestApiServer : IAsyncDisposable
     /// <summary>The current (latest) resourceVersion.</summary>
     public long ResourceVersion
     {
-        get { lock (_gate) return _rv; }
+        get
+        {
+            lock (_gate)
+            {
+                return _rv;
+            }
+        }
     }
 
     /// <summary>Answer a watch from a compacted resourceVersion with HTTP 410 instead of a 200 + ERROR event.</summary>
@@ -92,7 +101,10 @@ public sealed class TestApiServer : IAsyncDisposable
 
     public int ActiveWatches(ApiResource r)
     {
-        lock (_gate) return _subscribers.Count(s => s.Resource == r);
+        lock (_gate)
+        {
+            return _subscribers.Count(s => s.Resource == r);
+        }
     }
 
     /// <summary>Loads a list document (e.g. <c>example-servicelist.json</c>) as the initial state, without watch history.</summary>
@@ -108,11 +120,17 @@ public sealed class TestApiServer : IAsyncDisposable
                 var kind = obj["kind"]?.GetValue<string>() ?? listKind[..^4];
                 var r = ResourceOfKind(kind);
                 Normalize(r, obj);
-                if (obj["metadata"]!["resourceVersion"] is null) obj["metadata"]!["resourceVersion"] = (++_rv).ToString();
+                if (obj["metadata"]!["resourceVersion"] is null)
+                {
+                    obj["metadata"]!["resourceVersion"] = (++_rv).ToString();
+                }
                 _objects[r][Key(obj)] = obj;
             }
 
-            if (long.TryParse(list["metadata"]?["resourceVersion"]?.GetValue<string>(), out var listRv) && listRv > _rv) _rv = listRv;
+            if (long.TryParse(list["metadata"]?["resourceVersion"]?.GetValue<string>(), out var listRv) && listRv > _rv)
+            {
+                _rv = listRv;
+            }
             // Loaded objects have no history: a watch from before this point is told to relist.
             _compactedRv = _rv;
         }
@@ -142,7 +160,10 @@ public sealed class TestApiServer : IAsyncDisposable
         lock (_gate)
         {
             var key = (ns ?? "") + "/" + name;
-            if (!_objects[r].Remove(key, out var prev)) return false;
+            if (!_objects[r].Remove(key, out var prev))
+            {
+                return false;
+            }
             var rv = ++_rv;
             var json = prev.DeepClone().AsObject();
             json["metadata"]!["resourceVersion"] = rv.ToString();
@@ -165,30 +186,47 @@ public sealed class TestApiServer : IAsyncDisposable
     public void CutWatches(bool abort = true)
     {
         lock (_gate)
-            foreach (var s in _subscribers) s.Cut(abort);
+        {
+            foreach (var s in _subscribers)
+            {
+                s.Cut(abort);
+            }
+        }
     }
 
     /// <summary>While down every request gets 503 and open watches are reset.</summary>
     public void SetOutage(bool down)
     {
         _outage = down;
-        if (down) CutWatches(abort: true);
+        if (down)
+        {
+            CutWatches(abort: true);
+        }
     }
 
     /// <summary>Sends a BOOKMARK with the current resourceVersion on every open watch that asked for bookmarks.</summary>
     public void SendBookmarks()
     {
         lock (_gate)
+        {
             foreach (var s in _subscribers)
-                if (s.Bookmarks) s.Lines.Writer.TryWrite(BookmarkLine(s.Resource, _rv));
+            {
+                if (s.Bookmarks)
+                {
+                    s.Lines.Writer.TryWrite(BookmarkLine(s.Resource, _rv));
+                }
+            }
+        }
     }
 
     /// <summary>The objects currently stored (as JSON), optionally filtered like a LIST would filter them.</summary>
     public IReadOnlyList<string> Objects(ApiResource r, string? labelSelector = null, string? fieldSelector = null)
     {
         lock (_gate)
+        {
             return _objects[r].Values.Where(o => Selectors.MatchesLabels(labelSelector, o) && Selectors.MatchesFields(fieldSelector, o))
                 .Select(o => o.ToJsonString()).ToList();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -263,8 +301,14 @@ public sealed class TestApiServer : IAsyncDisposable
             {
                 foreach (var (key, obj) in _objects[r])
                 {
-                    if (string.CompareOrdinal(key, after) <= 0 && cont is not null) continue;
-                    if (!Selectors.MatchesLabels(labels, obj) || !Selectors.MatchesFields(fields, obj)) continue;
+                    if (string.CompareOrdinal(key, after) <= 0 && cont is not null)
+                    {
+                        continue;
+                    }
+                    if (!Selectors.MatchesLabels(labels, obj) || !Selectors.MatchesFields(fields, obj))
+                    {
+                        continue;
+                    }
                     if (page.Count == limit)
                     {
                         next = Convert.ToBase64String(Encoding.UTF8.GetBytes(listRv + "|" + Key(page[^1])));
@@ -285,7 +329,10 @@ public sealed class TestApiServer : IAsyncDisposable
 
         var (apiVersion, kind) = TypeOf(r);
         var meta = new JsonObject { ["resourceVersion"] = listRv.ToString() };
-        if (next is not null) meta["continue"] = next;
+        if (next is not null)
+        {
+            meta["continue"] = next;
+        }
         var body = new JsonObject
         {
             ["kind"] = kind + "List",
@@ -307,11 +354,19 @@ public sealed class TestApiServer : IAsyncDisposable
         {
             // No (or "0") resourceVersion means "from now" here; the reflector always passes one.
             fromRv = long.TryParse(rvText, out var v) && v > 0 ? v : _rv;
-            if (fromRv < _compactedRv) expired = true;
+            if (fromRv < _compactedRv)
+            {
+                expired = true;
+            }
             else
             {
                 foreach (var e in _history)
-                    if (e.Rv > fromRv && e.Resource == r && sub.Render(e) is { } line) backlog.Add(line);
+                {
+                    if (e.Rv > fromRv && e.Resource == r && sub.Render(e) is { } line)
+                    {
+                        backlog.Add(line);
+                    }
+                }
                 _subscribers.Add(sub);
             }
         }
@@ -334,7 +389,10 @@ public sealed class TestApiServer : IAsyncDisposable
         {
             ctx.Response.ContentType = "application/json";
             await ctx.Response.StartAsync();
-            foreach (var line in backlog) await WriteLine(ctx, line);
+            foreach (var line in backlog)
+            {
+                await WriteLine(ctx, line);
+            }
 
             using var timeout = new CancellationTokenSource(HangWatches ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(timeoutSeconds));
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, sub.CutToken, ctx.RequestAborted);
@@ -343,21 +401,33 @@ public sealed class TestApiServer : IAsyncDisposable
                 while (true)
                 {
                     var line = await sub.Lines.Reader.ReadAsync(linked.Token);
-                    if (!HangWatches) await WriteLine(ctx, line);
+                    if (!HangWatches)
+                    {
+                        await WriteLine(ctx, line);
+                    }
                 }
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !sub.CutToken.IsCancellationRequested)
             {
                 // Normal end of a watch: a real server sends a final bookmark first.
-                if (bookmarks && BookmarkBeforeTimeout) await WriteLine(ctx, BookmarkLine(r, ResourceVersion));
+                if (bookmarks && BookmarkBeforeTimeout)
+                {
+                    await WriteLine(ctx, BookmarkLine(r, ResourceVersion));
+                }
             }
             catch (OperationCanceledException)
             {
-                if (sub.Aborted) ctx.Abort();
+                if (sub.Aborted)
+                {
+                    ctx.Abort();
+                }
                 else
                 {
                     // A clean cut still delivers what was already queued, like a server closing after its last write.
-                    while (sub.Lines.Reader.TryRead(out var queued)) await WriteLine(ctx, queued);
+                    while (sub.Lines.Reader.TryRead(out var queued))
+                    {
+                        await WriteLine(ctx, queued);
+                    }
                 }
             }
         }
@@ -367,7 +437,10 @@ public sealed class TestApiServer : IAsyncDisposable
         }
         finally
         {
-            lock (_gate) _subscribers.Remove(sub);
+            lock (_gate)
+            {
+                _subscribers.Remove(sub);
+            }
         }
     }
 
@@ -381,7 +454,12 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         _history.Add(e);
         foreach (var s in _subscribers)
-            if (s.Resource == e.Resource && s.Render(e) is { } line) s.Lines.Writer.TryWrite(line);
+        {
+            if (s.Resource == e.Resource && s.Render(e) is { } line)
+            {
+                s.Lines.Writer.TryWrite(line);
+            }
+        }
     }
 
     private static string BookmarkLine(ApiResource r, long rv)
@@ -390,7 +468,7 @@ public sealed class TestApiServer : IAsyncDisposable
         return $"{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind}\",\"apiVersion\":\"{apiVersion}\",\"metadata\":{{\"resourceVersion\":\"{rv}\"}}}}}}";
     }
 
-    // Never through KubernetesJson: serializing a V1Status throws NotImplementedException (notes §2).
+    // Never through KubernetesJson: serializing a V1Status throws NotImplementedException.
     private static string StatusJson(int code, string reason, string message) =>
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
         + JsonSerializer.Serialize(message) + ",\"reason\":\"" + reason + "\",\"code\":" + code + "}";
@@ -412,7 +490,10 @@ public sealed class TestApiServer : IAsyncDisposable
         var (apiVersion, kind) = TypeOf(r);
         obj["apiVersion"] = apiVersion;
         obj["kind"] = kind;
-        if (r == ApiResource.Namespaces) obj["metadata"]!.AsObject().Remove("namespace");
+        if (r == ApiResource.Namespaces)
+        {
+            obj["metadata"]!.AsObject().Remove("namespace");
+        }
     }
 
     private static (string ApiVersion, string Kind) TypeOf(ApiResource r) => r switch

@@ -23,7 +23,10 @@ public sealed class XunitLoggerProvider(ITestOutputHelper output, LogLevel minLe
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsEnabled(logLevel)) return;
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
             try
             {
                 output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)}"
@@ -33,20 +36,6 @@ public sealed class XunitLoggerProvider(ITestOutputHelper output, LogLevel minLe
             {
                 // The test already finished.
             }
-        }
-    }
-}
-
-/// <summary>Polls a condition until it holds or a deadline passes (no sleeps as assertions).</summary>
-public static class Eventually
-{
-    public static async Task True(Func<bool> condition, TimeSpan? timeout = null, string? because = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail("condition not met in time" + (because is null ? "" : ": " + because));
-            await Task.Delay(20);
         }
     }
 }

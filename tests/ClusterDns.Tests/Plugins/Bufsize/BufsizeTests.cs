@@ -2,7 +2,7 @@ using ClusterDns.Protocol;
 using ClusterDns.Server;
 using ClusterDns.Tests.Server;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.PluginTestSupport;
+using static ClusterDns.Tests.TestSupport.PluginTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Bufsize;
 

@@ -1,8 +1,9 @@
 using System.Net;
 using ClusterDns.Plugins.Cache;
 using ClusterDns.Protocol;
-using static ClusterDns.Tests.Plugins.Cache.CacheTestSupport;
-using static ClusterDns.Tests.Plugins.Forward.ForwardTestSupport;
+using ClusterDns.Tests.TestSupport;
+using static ClusterDns.Tests.TestSupport.CacheTestSupport;
+using static ClusterDns.Tests.TestSupport.ForwardTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Cache;
 

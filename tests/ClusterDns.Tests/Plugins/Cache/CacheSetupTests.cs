@@ -1,8 +1,7 @@
 using ClusterDns.Plugins.Cache;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Plugins.Forward;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.Forward.ForwardTestSupport;
+using static ClusterDns.Tests.TestSupport.ForwardTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Cache;
 

@@ -2,7 +2,7 @@ using ClusterDns.Plugins.Chaos;
 using ClusterDns.Protocol;
 using ClusterDns.Tests.Server;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.PluginTestSupport;
+using static ClusterDns.Tests.TestSupport.PluginTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Chaos;
 

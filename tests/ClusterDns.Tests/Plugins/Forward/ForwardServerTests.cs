@@ -4,7 +4,7 @@ using ClusterDns.Plugins.Forward;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.Forward.ForwardTestSupport;
+using static ClusterDns.Tests.TestSupport.ForwardTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Forward;
 

@@ -1,7 +1,7 @@
 using ClusterDns.Plugins.Forward;
 using ClusterDns.Protocol;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.Forward.ForwardTestSupport;
+using static ClusterDns.Tests.TestSupport.ForwardTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Forward;
 

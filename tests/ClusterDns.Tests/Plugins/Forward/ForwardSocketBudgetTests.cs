@@ -3,8 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Cli;
-using ClusterDns.Tests.Server;
+using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Forward;
 

@@ -7,7 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using ClusterDns.Plugins.Forward;
 using ClusterDns.Protocol;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.Forward.ForwardTestSupport;
+using static ClusterDns.Tests.TestSupport.ForwardTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Forward;
 

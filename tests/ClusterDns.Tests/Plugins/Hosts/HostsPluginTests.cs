@@ -1,6 +1,6 @@
 using ClusterDns.Protocol;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.PluginTestSupport;
+using static ClusterDns.Tests.TestSupport.PluginTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Hosts;
 
@@ -58,31 +58,34 @@ public sealed class HostsPluginTests
         Assert.Contains(ptr.Additionals, r => r.Type == DnsType.SRV);
     }
 
-    [Theory]
-    [InlineData("host.example.org.", DnsType.MX)]
-    [InlineData("v4only.example.org.", DnsType.AAAA)]
-    [InlineData("host.example.org.", DnsType.TXT)]
-    public async Task Known_names_with_other_types_get_NODATA(string name, DnsType type)
+    public static TheoryData<DnsCase> Nodata() => new()
     {
-        await using var server = await StartAsync("    hosts hosts.txt example.org");
-        var reply = await server.QueryAsync(name, type);
-        Assert.Equal(DnsRcode.NoError, reply.Rcode);
-        Assert.True(reply.Header.Authoritative);
-        Assert.Empty(reply.Answers);
-        Assert.Empty(reply.Authorities);
-        Assert.DoesNotContain(reply.Additionals, r => r.Type == DnsType.SRV);
-    }
+        new DnsCase("host.example.org.", DnsType.MX) { Authoritative = true },
+        new DnsCase("v4only.example.org.", DnsType.AAAA) { Authoritative = true },
+        new DnsCase("host.example.org.", DnsType.TXT) { Authoritative = true },
+    };
 
     [Theory]
-    [InlineData("unknown.example.org.")]
-    [InlineData("leadingzero.example.org.")]
-    [InlineData("notanip.example.org.")]
-    public async Task Unknown_names_get_SERVFAIL_without_fallthrough(string name)
+    [MemberData(nameof(Nodata))]
+    public async Task Known_names_with_other_types_get_NODATA(DnsCase c)
     {
         await using var server = await StartAsync("    hosts hosts.txt example.org");
-        var reply = await server.QueryAsync(name, DnsType.A);
-        Assert.Equal(DnsRcode.ServFail, reply.Rcode);
-        Assert.False(reply.Header.Authoritative);
+        c.AssertMatches(await server.QueryAsync(c.Name, c.Type));
+    }
+
+    public static TheoryData<DnsCase> Unknown() => new()
+    {
+        new DnsCase("unknown.example.org.", DnsType.A, DnsRcode.ServFail) { Authoritative = false },
+        new DnsCase("leadingzero.example.org.", DnsType.A, DnsRcode.ServFail) { Authoritative = false },
+        new DnsCase("notanip.example.org.", DnsType.A, DnsRcode.ServFail) { Authoritative = false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unknown))]
+    public async Task Unknown_names_get_SERVFAIL_without_fallthrough(DnsCase c)
+    {
+        await using var server = await StartAsync("    hosts hosts.txt example.org");
+        c.AssertMatches(await server.QueryAsync(c.Name, c.Type));
     }
 
     [Fact]

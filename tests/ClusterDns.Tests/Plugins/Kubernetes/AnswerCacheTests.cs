@@ -1,6 +1,7 @@
 using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
+using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
 

@@ -2,6 +2,7 @@ using ClusterDns.Kubernetes;
 using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
+using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
 
@@ -22,7 +23,7 @@ public sealed class KubernetesPluginTests
         new(F1Fixture.ParseOptions(F1Fixture.ProfileText("P0")), [F1Fixture.ServerAddress], upstream: upstream, source: source);
 
     [Fact]
-    public async Task OutOfZoneGoesToNext()
+    public async Task Out_of_zone_goes_to_next()
     {
         var (reply, next, _) = await Ask(Plugin(new StaticClusterSource(F1Fixture.Build(), true)), "www.example.com.", DnsType.A);
         Assert.Null(reply);
@@ -30,7 +31,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task EdnsIsEchoed()
+    public async Task Edns_is_echoed()
     {
         var (reply, _, _) = await Ask(Plugin(new StaticClusterSource(F1Fixture.Build(), true)), "web.ns1.svc.cluster.local.", DnsType.A, edns: 1232);
         Assert.NotNull(reply!.Opt);
@@ -38,7 +39,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task ChangeEventRebuildsTheIndex()
+    public async Task Change_event_rebuilds_the_index()
     {
         var source = new StaticClusterSource(F1Fixture.Build(), true);
         var plugin = Plugin(source);
@@ -50,7 +51,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task SyncAfterStartStopsServfail()
+    public async Task Sync_after_start_stops_servfail()
     {
         var source = new StaticClusterSource(ClusterState.Empty, false);
         var plugin = Plugin(source);
@@ -62,7 +63,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task StartAsyncGivesUpAfterStartupTimeout()
+    public async Task StartAsync_gives_up_after_startup_timeout()
     {
         var options = F1Fixture.ParseOptions("kubernetes cluster.local {\n startup_timeout 300ms\n}");
         var source = new StaticClusterSource(ClusterState.Empty, false);
@@ -75,7 +76,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task NoUpstreamReplyMeansNoData()
+    public async Task No_upstream_reply_means_no_data()
     {
         var plugin = Plugin(new StaticClusterSource(F1Fixture.Build(), true), (_, _, _) => ValueTask.FromResult<DnsMessage?>(null));
         var (reply, _, _) = await Ask(plugin, "ext.ns1.svc.cluster.local.", DnsType.A);
@@ -85,7 +86,7 @@ public sealed class KubernetesPluginTests
     }
 
     [Fact]
-    public async Task UpstreamTruncationIsCopied()
+    public async Task Upstream_truncation_is_copied()
     {
         var plugin = Plugin(new StaticClusterSource(F1Fixture.Build(), true), (n, t, _) =>
         {
@@ -107,7 +108,7 @@ public sealed class KubernetesPluginTests
     [InlineData("1--2-3", "1::2:3")]
     [InlineData("blah", null)]
     [InlineData("1", null)]
-    public void PodLabels(string label, string? ip) =>
+    public void Pod_labels_decode_to_addresses(string label, string? ip) =>
         Assert.Equal(ip, KubernetesName.DecodePodLabel(System.Text.Encoding.ASCII.GetBytes(label))?.ToString());
 
     [Theory]
@@ -117,6 +118,6 @@ public sealed class KubernetesPluginTests
     [InlineData("10.244.2.3", "Web-0", "pod", true, "web-0")]
     [InlineData("10.244.2.3", null, "pod-a", true, "pod-a")]
     [InlineData("10.244.2.3", null, "pod-a", false, "10-244-2-3")]
-    public void EndpointNames(string address, string? host, string? pod, bool podNames, string expected) =>
+    public void Endpoint_names(string address, string? host, string? pod, bool podNames, string expected) =>
         Assert.Equal(expected, KubernetesIndex.EndpointName(new EndpointInfo([address], host, pod, null, true, null), address, podNames));
 }

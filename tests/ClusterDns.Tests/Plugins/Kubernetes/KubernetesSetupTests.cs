@@ -4,7 +4,7 @@ using ClusterDns.Plugins.Kubernetes;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
 
-/// <summary>Spec §6: accepted forms and error texts of the <c>kubernetes</c> block.</summary>
+/// <summary>Accepted forms and error texts of the <c>kubernetes</c> block.</summary>
 public sealed class KubernetesSetupTests
 {
     private static KubernetesOptions Parse(string text, params string[] serverZones) =>
@@ -31,7 +31,7 @@ public sealed class KubernetesSetupTests
     }
 
     [Fact]
-    public void ZonesNormalisedAndPrimaryIsFirstForward()
+    public void Zones_normalised_and_primary_is_first_forward()
     {
         var o = Parse("kubernetes in-addr.arpa Cluster.Local 10.96.0.0/16");
         Assert.Equal(["in-addr.arpa.", "cluster.local.", "96.10.in-addr.arpa."], o.Zones);
@@ -39,10 +39,10 @@ public sealed class KubernetesSetupTests
     }
 
     [Fact]
-    public void CidrExpandsToOctetZones() => Assert.Equal(128, Parse("kubernetes cluster.local 10.0.0.0/17").Zones.Count - 1);
+    public void Cidr_expands_to_octet_zones() => Assert.Equal(128, Parse("kubernetes cluster.local 10.0.0.0/17").Zones.Count - 1);
 
     [Fact]
-    public void ServerBlockZonesUsedWithoutArgs() =>
+    public void Server_block_zones_used_without_args() =>
         Assert.Equal(["example.org.", "in-addr.arpa."], Parse("kubernetes", "example.org.", "in-addr.arpa.").Zones);
 
     [Theory]
@@ -58,7 +58,7 @@ public sealed class KubernetesSetupTests
     public void Ttl(string line, uint ttl) => Assert.Equal(ttl, Parse(Block(line)).Ttl);
 
     [Fact]
-    public void AcceptedForms()
+    public void Accepted_forms()
     {
         var o = Parse("""
             kubernetes cluster.local in-addr.arpa {
@@ -100,10 +100,10 @@ public sealed class KubernetesSetupTests
     }
 
     [Fact]
-    public void FallthroughWithoutZonesMeansAll() => Assert.Equal([], Parse(Block("fallthrough")).FallthroughZones);
+    public void Fallthrough_without_zones_means_all() => Assert.Equal([], Parse(Block("fallthrough")).FallthroughZones);
 
     [Fact]
-    public void BareIgnoreAccepted() // [Q16]
+    public void Bare_ignore_accepted() // [Q16]
     {
         var o = Parse(Block("ignore"));
         Assert.False(o.IgnoreEmptyService);
@@ -111,7 +111,7 @@ public sealed class KubernetesSetupTests
     }
 
     [Fact]
-    public void RepeatedSingleValueLastWins() => Assert.Equal(9u, Parse("kubernetes cluster.local {\n ttl 3\n ttl 9\n}").Ttl);
+    public void Repeated_single_value_last_wins() => Assert.Equal(9u, Parse("kubernetes cluster.local {\n ttl 3\n ttl 9\n}").Ttl);
 
     [Theory]
     [InlineData("kubernetes in-addr.arpa ip6.arpa", "non-reverse zone name must be used")]
@@ -156,7 +156,7 @@ public sealed class KubernetesSetupTests
     [InlineData("1m30s", 900_000_000L)]
     [InlineData("1.5h", 54_000_000_000L)]
     [InlineData("0", 0L)]
-    public void GoDurations(string text, long ticks)
+    public void Go_durations(string text, long ticks)
     {
         Assert.True(GoDuration.TryParse(text, out var value));
         Assert.Equal(ticks, value.Ticks);
@@ -167,5 +167,5 @@ public sealed class KubernetesSetupTests
     [InlineData("5")]
     [InlineData("1x")]
     [InlineData("s")]
-    public void BadGoDurations(string text) => Assert.False(GoDuration.TryParse(text, out _));
+    public void Bad_go_durations(string text) => Assert.False(GoDuration.TryParse(text, out _));
 }

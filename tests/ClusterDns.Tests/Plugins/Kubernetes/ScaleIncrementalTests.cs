@@ -4,45 +4,11 @@ using ClusterDns.Kubernetes;
 using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
-using ClusterDns.Tests.Kubernetes;
+using ClusterDns.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace ClusterDns.Tests.Plugins.Kubernetes;
-
-/// <summary>A source driven through the real <see cref="ClusterStore"/>, so changes carry exactly what they touched.</summary>
-internal sealed class StoreClusterSource : IClusterSource
-{
-    public StoreClusterSource(ClusterState initial, long now = F1Fixture.Serial)
-    {
-        Clock = new ManualClock(now);
-        Store = new ClusterStore(Clock, NullLogger.Instance);
-        Store.Changed += c => Changed?.Invoke(c);
-        Store.ReplaceAll(initial);
-    }
-
-    public ManualClock Clock { get; }
-
-    public ClusterStore Store { get; }
-
-    public ClusterState Current => Store.Current;
-
-    public bool HasSynced => true;
-
-    public event Action<ClusterChange>? Changed;
-
-    public void Upsert(ServiceInfo s) => Store.Upsert(ServiceOps.Instance, s);
-
-    public void Upsert(EndpointSliceInfo s) => Store.Upsert(SliceOps.Instance, s);
-
-    public void Upsert(PodInfo p) => Store.Upsert(PodOps.Instance, p);
-
-    public Task StartAsync(CancellationToken ct) => Task.CompletedTask;
-
-    public Task<bool> WaitForSyncAsync(TimeSpan timeout, CancellationToken ct) => Task.FromResult(true);
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-}
 
 /// <summary>
 /// Incremental index and reply-cache validity: every answer after any change equals a full rebuild's (cache
@@ -85,7 +51,7 @@ public sealed class ScaleIncrementalTests(ITestOutputHelper output)
         Assert.Equal("10.96.0.11", A(await Ask(plugin, web, DnsType.A)));
         Assert.True(IsHot(plugin, web, DnsType.A));
 
-        // ClusterIP changes do not move the serial (spec §8.4): only the entry token can catch this one.
+        // ClusterIP changes do not move the serial: only the entry token can catch this one.
         var svc = source.Current.GetService("ns1", "web")!;
         source.Upsert(svc with { ClusterIPs = ["10.96.0.99"] });
         Assert.False(IsHot(plugin, web, DnsType.A));

@@ -4,7 +4,7 @@ using ClusterDns.Plugins.Log;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.PluginTestSupport;
+using static ClusterDns.Tests.TestSupport.PluginTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Log;
 

@@ -26,7 +26,7 @@ public sealed class PrometheusPluginTests
     private static readonly string[] SizeBuckets =
         ["0", "100", "200", "300", "400", "511", "1023", "2047", "4095", "8291", "16000", "32000", "48000", "64000", "+Inf"];
 
-    /// <summary>plugins.md §0, core server table: name → (type, labels, buckets or null).</summary>
+    /// <summary>The core server's metrics as CoreDNS exports them: name → (type, labels, buckets or null).</summary>
     private static readonly (string Name, string Type, string[] Labels, string[]? Buckets)[] CoreCatalogue =
     [
         ("coredns_build_info", "gauge", ["version", "revision", "goversion"], null),
@@ -40,7 +40,7 @@ public sealed class PrometheusPluginTests
         ("coredns_plugin_enabled", "gauge", ["server", "zone", "view", "name"], null),
     ];
 
-    /// <summary>plugins.md §3, §6, §7, §8, §10: the series other plugins report through ClusterDns.Metrics.</summary>
+    /// <summary>The series other plugins (health, forward, cache, kubernetes, reload) report through ClusterDns.Metrics.</summary>
     private static readonly (string Name, string Type, string[] Labels, string[]? Buckets)[] PluginCatalogue =
     [
         ("coredns_cache_entries", "gauge", ["server", "type", "zones", "view"], null),

@@ -2,7 +2,7 @@ using System.Net;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.PluginTestSupport;
+using static ClusterDns.Tests.TestSupport.PluginTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Ready;
 

@@ -3,7 +3,7 @@ using System.Text;
 using ClusterDns.Plugins.Template;
 using ClusterDns.Protocol;
 using ClusterDns.Tests.TestSupport;
-using static ClusterDns.Tests.Plugins.PluginTestSupport;
+using static ClusterDns.Tests.TestSupport.PluginTestSupport;
 
 namespace ClusterDns.Tests.Plugins.Template;
 

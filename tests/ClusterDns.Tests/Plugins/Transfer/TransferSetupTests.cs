@@ -1,4 +1,3 @@
-using ClusterDns.Tests.EndToEnd;
 using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Transfer;
@@ -31,7 +30,7 @@ public sealed class TransferSetupTests
     }
 
     [Fact]
-    public async Task KdigReadsTheSameStream()
+    public async Task Kdig_reads_the_same_stream()
     {
         await using var api = await TestApiServer.StartAsync();
         F1Api.Load(api);

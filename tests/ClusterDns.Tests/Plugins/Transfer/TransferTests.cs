@@ -1,14 +1,13 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.EndToEnd;
 using ClusterDns.Tests.TestSupport;
 using Xunit.Abstractions;
 
 namespace ClusterDns.Tests.Plugins.Transfer;
 
 /// <summary>
-/// Spec §9 / §14 X1–X4: zone transfers of the kubernetes zone through the whole server (F1 served by the test API
+/// Conformance rows X1–X4: zone transfers of the kubernetes zone through the whole server (F1 served by the test API
 /// server), read with dig and with raw TCP sockets.
 /// </summary>
 public sealed partial class TransferTests(ITestOutputHelper output)
@@ -90,7 +89,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     private static string Expected(string line) => ZoneText.ParseRecord(F1Api.Localize(line)).ToString();
 
     [Fact]
-    public async Task X1_NamespaceFilteredTransferIsExactAndOrdered()
+    public async Task X1_namespace_filtered_transfer_is_exact_and_ordered()
     {
         await using var setup = await StartAsync("    namespaces ns2\n");
         string[] expected =
@@ -111,7 +110,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task X2_FullFixtureHeadlessExternalAndPortless()
+    public async Task X2_full_fixture_headless_external_and_portless()
     {
         await using var setup = await StartAsync();
         var records = await RawTransferAsync(setup.Target, "cluster.local.");
@@ -134,13 +133,13 @@ public sealed partial class TransferTests(ITestOutputHelper output)
         Assert.Contains(Expected("ext.ns1.svc.cluster.local. 5 IN CNAME www.example.com."), records);
         Assert.Contains(Expected("noport.ns1.svc.cluster.local. 5 IN A 10.96.0.14"), records);
         Assert.DoesNotContain(records, r => r.StartsWith("noport.ns1.svc.cluster.local.\t", StringComparison.Ordinal) && r.Contains("\tSRV\t", StringComparison.Ordinal)); // [DEV3]
-        // No pods, PTRs, endpoint names of ClusterIP services or dns-version (spec §9).
+        // No pods, PTRs, endpoint names of ClusterIP services or dns-version.
         Assert.DoesNotContain(records, r => r.Contains(".pod.cluster.local.", StringComparison.Ordinal) || r.Contains("dns-version", StringComparison.Ordinal)
             || r.Contains("10-244-1-1.web", StringComparison.Ordinal) || r.Contains("\tPTR\t", StringComparison.Ordinal));
         Assert.Equal(Expected("cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1700000000 7200 1800 86400 5"), records[0]);
         Assert.Equal(records[0], records[^1]);
         Assert.Equal(2, records.Count(r => r.Contains("\tSOA\t", StringComparison.Ordinal)));
-        // Services come sorted by name (spec §9 step 4): hl before hl-np, ext before web.
+        // Services come sorted by name: hl before hl-np, ext before web.
         Assert.True(records.IndexOf(Expected("ext.ns1.svc.cluster.local. 5 IN CNAME www.example.com.")) < records.IndexOf(Expected($"{hl} 5 IN A 10.244.2.1")));
         Assert.True(records.IndexOf(Expected($"{hl} 5 IN A 10.244.2.1")) < records.IndexOf(Expected("hl-np.ns1.svc.cluster.local. 5 IN A 10.244.3.1")));
     }
@@ -149,7 +148,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     private static partial Regex HlOwner();
 
     [Fact]
-    public async Task X3_IxfrWithCurrentSerialIsOneSoaOlderSerialIsFullTransfer()
+    public async Task X3_ixfr_with_current_serial_is_one_soa_older_serial_is_full_transfer()
     {
         await using var setup = await StartAsync();
         var soa = (await DnsProbe.UdpAsync(setup.Target, "cluster.local.", DnsType.SOA)).Answer.OfType<SoaRecord>().Single();
@@ -172,7 +171,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task X4_UdpSubNamesReverseZonesAndStrangersAreRefused()
+    public async Task X4_udp_sub_names_reverse_zones_and_strangers_are_refused()
     {
         await using var setup = await StartAsync();
         var udp = await DnsProbe.UdpAsync(setup.Target, "cluster.local.", DnsType.AXFR);
@@ -196,7 +195,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task PeersNotListedAreRefusedListedPeersTransfer()
+    public async Task Peers_not_listed_are_refused_listed_peers_transfer()
     {
         await using (var denied = await StartAsync(transfer: "    transfer {\n        to 10.9.9.9 192.0.2.200:53\n    }\n"))
         {
@@ -211,7 +210,7 @@ public sealed partial class TransferTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task LargeZonesStreamAsSeveralMessages()
+    public async Task Large_zones_stream_as_several_messages()
     {
         const int extra = 1200;
         await using var setup = await StartAsync(load: api =>

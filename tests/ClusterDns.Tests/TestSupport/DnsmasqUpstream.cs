@@ -4,9 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Server;
 
-namespace ClusterDns.Tests.Kubeadm;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
 /// A real upstream resolver: Debian's dnsmasq (installed by .ci/run) on loopback, authoritative-ish for

@@ -2,12 +2,10 @@ using System.Globalization;
 using System.Net;
 using ClusterDns.Kubernetes;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.Plugins.Prometheus;
-using ClusterDns.Tests.TestSupport;
 using k8s;
 using k8s.Models;
 
-namespace ClusterDns.Tests.Kubeadm;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
 /// The kubeadm setup of corefile.md E1 on real sockets: the Corefile exactly as kubeadm writes it except for the
@@ -146,21 +144,4 @@ internal static class KubeadmStack
     public static IEnumerable<string> Addresses(DnsMessage reply) =>
         reply.Answers.Where(r => r.Type == DnsType.A).Select(r => r.DataText());
 
-    /// <summary>Polls <paramref name="condition"/> (async) until true or <paramref name="timeout"/> passes.</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-            await Task.Delay(50);
-        }
-    }
 }

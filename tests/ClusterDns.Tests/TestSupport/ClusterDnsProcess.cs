@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using ClusterDns.Tests.Server;
 
-namespace ClusterDns.Tests.Cli;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
 /// The built <c>clusterdns</c> executable run as a child process (<c>dotnet clusterdns.dll ...</c>, the copy the test
@@ -113,7 +112,7 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
     /// <summary>Waits for the start-up banner's version line (the server is listening by then).</summary>
     public async Task WaitForBannerAsync()
     {
-        var started = await ServerTestKit.EventuallyAsync(() => Stdout.Contains("ClusterDns-", StringComparison.Ordinal) || HasExited, TimeSpan.FromSeconds(20));
+        var started = await Eventually.Holds(() => Stdout.Contains("ClusterDns-", StringComparison.Ordinal) || HasExited, TimeSpan.FromSeconds(20));
         Assert.True(started && !HasExited, $"server did not start\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}");
     }
 

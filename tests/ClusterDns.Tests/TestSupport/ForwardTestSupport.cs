@@ -1,9 +1,8 @@
 using System.Net;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
-using ClusterDns.Tests.TestSupport;
 
-namespace ClusterDns.Tests.Plugins.Forward;
+namespace ClusterDns.Tests.TestSupport;
 
 internal static class ForwardTestSupport
 {

@@ -2,15 +2,13 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using ClusterDns.Kubernetes;
-using ClusterDns.Tests.Plugins.Kubernetes;
-using ClusterDns.Tests.TestSupport;
 using k8s;
 using k8s.Models;
 
-namespace ClusterDns.Tests.EndToEnd;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
-/// Fixture F1 (spec §13) as Kubernetes objects for the test API server, converted from the in-code
+/// Fixture F1 as Kubernetes objects for the test API server, converted from the in-code
 /// <see cref="F1Fixture"/> so both suites share one source of truth. F1 puts the DNS server at 10.244.0.53 (an
 /// endpoint of kube-dns, which is what makes NS answer kube-dns); a test process cannot own that address, so the
 /// server binds a real non-loopback address of this host and the kube-dns endpoint carries that address instead.
@@ -54,7 +52,7 @@ internal static class F1Api
         var result = new List<IKubernetesObject<V1ObjectMeta>>();
         foreach (var ns in state.Namespaces.Keys)
         {
-            // Labels of spec §13 (the in-code fixture models namespace_labels by leaving ns out instead).
+            // Namespace labels of F1 (the in-code fixture models namespace_labels by leaving ns out instead).
             var labels = ns switch
             {
                 "ns1" => new Dictionary<string, string> { ["team"] = "a" },
@@ -75,7 +73,7 @@ internal static class F1Api
         {
             result.Add(Pod(pod.Namespace, pod.Name, pod.PodIP, "Running"));
         }
-        // Filtered server-side by the phase field selector, so the in-code state never holds it (spec §13).
+        // Filtered server-side by the phase field selector, so the in-code state never holds it.
         result.Add(Pod("ns1", "done", "10.244.1.60", "Succeeded"));
         return result;
     }
@@ -172,7 +170,7 @@ internal static class F1Api
         };
     }
 
-    /// <summary>The Corefile for a §13 profile: one server block on the host address, the kubernetes block with
+    /// <summary>The Corefile for an F1 profile: one server block on the host address, the kubernetes block with
     /// <c>endpoint</c>, <paramref name="extra"/> lines in the block, and a stub upstream/next handler.</summary>
     public static string Corefile(string profile, string endpoint, string extraBlockLines = "", string extraDirectives = "")
     {
@@ -185,7 +183,7 @@ internal static class F1Api
     }
 
     /// <summary>
-    /// The rest of the chain, in the <c>forward</c> slot: answers the ExternalName targets of spec §13 (reached
+    /// The rest of the chain, in the <c>forward</c> slot: answers the ExternalName targets of F1 (reached
     /// through the server itself, as "upstream"), and marks anything else with a TXT so tests can tell that the
     /// kubernetes plugin delegated (→NEXT).
     /// </summary>

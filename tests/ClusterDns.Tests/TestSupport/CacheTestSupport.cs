@@ -4,17 +4,7 @@ using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace ClusterDns.Tests.Plugins.Cache;
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualTime : TimeProvider
-{
-    private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>The plugin behind the cache: answers with whatever the test's function builds (null = SERVFAIL unwritten).</summary>
 internal sealed class ScriptedPlugin(Func<DnsRequest, DnsMessage?> answer) : DnsPlugin
@@ -61,9 +51,9 @@ internal sealed class ScriptedPlugin(Func<DnsRequest, DnsMessage?> answer) : Dns
 
 internal static class CacheTestSupport
 {
-    public static (CachePlugin Cache, ScriptedPlugin Inner, ManualTime Time) Create(CacheOptions? options = null, Func<DnsRequest, DnsMessage?>? answer = null)
+    public static (CachePlugin Cache, ScriptedPlugin Inner, ManualClock Time) Create(CacheOptions? options = null, Func<DnsRequest, DnsMessage?>? answer = null)
     {
-        var time = new ManualTime();
+        var time = new ManualClock();
         var cache = new CachePlugin(options ?? new CacheOptions(), "dns://:53", time, NullLogger.Instance);
         var inner = new ScriptedPlugin(answer ?? (request => ScriptedPlugin.Reply(request, DnsRcode.NoError, [ScriptedPlugin.A(request, "192.0.2.1", 300)])));
         cache.Next = inner;
@@ -79,5 +69,5 @@ internal static class CacheTestSupport
 
     public static Task<DnsMessage> Serve(CachePlugin cache, string name, DnsType type = DnsType.A, bool dnssecOk = false,
         bool checkingDisabled = false, ushort? ednsSize = 1232, bool tcp = false) =>
-        Serve(cache, Forward.ForwardTestSupport.Request(name, type, tcp, ednsSize, dnssecOk, checkingDisabled));
+        Serve(cache, ForwardTestSupport.Request(name, type, tcp, ednsSize, dnssecOk, checkingDisabled));
 }

@@ -3,10 +3,9 @@ using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using ClusterDns.Corefile;
 using ClusterDns.Server;
-using ClusterDns.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace ClusterDns.Tests.Plugins;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>Helpers shared by the plugin tests: setup errors as users read them, log polling, HTTP, README examples.</summary>
 internal static partial class PluginTestSupport
@@ -94,39 +93,5 @@ internal static partial class PluginTestSupport
             directory = Path.GetDirectoryName(directory)!;
         }
         return directory;
-    }
-}
-
-/// <summary>A test-only plugin under a plugin.cfg name ClusterDns does not implement ("erratic"), used as a chain
-/// end that answers as told, returns errors, or reports readiness.</summary>
-internal sealed class ErraticTestPlugin : DnsPlugin, IReadinessReporter
-{
-    private readonly Func<DnsRequest, DnsResult> _serve;
-
-    private ErraticTestPlugin(Func<DnsRequest, DnsResult> serve) => _serve = serve;
-
-    public override string Name => "erratic";
-
-    public bool Ready { get; set; }
-
-    bool IReadinessReporter.IsReady => Ready;
-
-    public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken) =>
-        new(_serve(request));
-
-    /// <summary>Built-in plugins plus "erratic" behaving as <paramref name="serve"/>; <paramref name="created"/> sees each instance.</summary>
-    public static IReadOnlyDictionary<string, PluginDescriptor> With(Func<DnsRequest, DnsResult> serve, Action<ErraticTestPlugin>? created = null)
-    {
-        var plugins = new Dictionary<string, PluginDescriptor>(ClusterDns.Plugins.BuiltinPlugins.All, StringComparer.Ordinal)
-        {
-            ["erratic"] = new PluginDescriptor("erratic", context =>
-            {
-                var plugin = new ErraticTestPlugin(serve);
-                context.AddReadiness(plugin);
-                created?.Invoke(plugin);
-                return [plugin];
-            }),
-        };
-        return plugins;
     }
 }

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using ClusterDns.Protocol;
 
-namespace ClusterDns.Tests.Plugins.Forward;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
 /// A DNS server on loopback (UDP and TCP on one port) whose behaviour each test scripts: the handler gets the

@@ -3,9 +3,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using ClusterDns.Protocol;
-using ClusterDns.Tests.TestSupport;
 
-namespace ClusterDns.Tests.EndToEnd;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>A reply reduced to what the conformance table compares: rcode, AA and the three sections as record text.</summary>
 internal sealed record ProbeReply(DnsRcode Rcode, bool Authoritative, List<DnsRecord> Answer, List<DnsRecord> Authority, List<DnsRecord> Additional)
@@ -139,18 +138,6 @@ internal static class DnsProbe
         await process.WaitForExitAsync(cts.Token);
         Assert.True(process.ExitCode == 0, $"{tool} {string.Join(' ', info.ArgumentList)} exited {process.ExitCode}: {await stderr}{await stdout}");
         return await stdout;
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes (then fails with <paramref name="what"/>).</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < limit, $"timed out after {limit.TotalSeconds:0}s waiting for {what}");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>The A record addresses of <paramref name="name"/> as text (empty for NXDOMAIN/NODATA).</summary>

@@ -6,9 +6,9 @@ using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 
-namespace ClusterDns.Tests.Plugins.Kubernetes;
+namespace ClusterDns.Tests.TestSupport;
 
-/// <summary>Conformance fixture F1 (spec §13) and its profiles.</summary>
+/// <summary>Conformance fixture F1 (the cluster behind the conformance table) and its profiles.</summary>
 internal static class F1Fixture
 {
     public const long Serial = 1700000000;
@@ -112,7 +112,7 @@ internal static class F1Fixture
         return (plugin, next);
     }
 
-    /// <summary>The rest of the chain as seen by ExternalName resolution (spec §13).</summary>
+    /// <summary>The rest of the chain as seen by ExternalName resolution.</summary>
     public static ValueTask<DnsMessage?> Upstream(DnsName name, DnsType type, CancellationToken ct)
     {
         var reply = new DnsMessage();
@@ -134,28 +134,6 @@ internal static class F1Fixture
             reply.Rcode = DnsRcode.NXDomain;
         }
         return new ValueTask<DnsMessage?>(reply);
-    }
-}
-
-/// <summary>A source with a fixed state.</summary>
-internal sealed class StaticClusterSource(ClusterState state, bool synced) : IClusterSource
-{
-    public ClusterState Current { get; set; } = state;
-
-    public bool HasSynced { get; set; } = synced;
-
-    public event Action<ClusterChange>? Changed;
-
-    public Task StartAsync(CancellationToken ct) => Task.CompletedTask;
-
-    public Task<bool> WaitForSyncAsync(TimeSpan timeout, CancellationToken ct) => Task.FromResult(HasSynced);
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    public void Publish(ClusterState state)
-    {
-        Current = state;
-        Changed?.Invoke(new ClusterChange(new HashSet<(string, string)>(), false, false, false));
     }
 }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace ClusterDns.Tests.Plugins.Prometheus;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>A parsed text exposition (format 0.0.4): family types and every sample with its labels.</summary>
 internal sealed class Exposition

@@ -6,7 +6,7 @@ using ClusterDns.Protocol;
 using ClusterDns.Server;
 using DnsClient;
 
-namespace ClusterDns.Tests.Server;
+namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>The result of running an external program (dig, kdig, clusterdns).</summary>
 public sealed record ProcessOutput(int ExitCode, string Stdout, string Stderr)
@@ -149,22 +149,6 @@ public static class ServerTestKit
             ThrowDnsErrors = false,
         });
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? deadline = null)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        var limit = deadline ?? TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            if (stopwatch.Elapsed > limit)
-            {
-                return false;
-            }
-            await Task.Delay(20);
-        }
-        return true;
-    }
-
     /// <summary>A port free for both UDP and TCP on all addresses right now (for Corefiles that need two distinct ports).</summary>
     public static int FreePort()
     {
@@ -204,29 +188,5 @@ public static class ServerTestKit
     {
         var wire = DnsName.Parse(name).Wire.ToArray();
         return [.. wire, (byte)((ushort)type >> 8), (byte)type, (byte)((ushort)@class >> 8), (byte)@class];
-    }
-
-    /// <summary>A test plugin registered under a plugin.cfg name ClusterDns does not implement; the factory gets the
-    /// setup context and the directive's arguments (<c>template v1</c> → ["v1"]).</summary>
-    public static PluginDescriptor Plugin(string name, Func<PluginSetupContext, IReadOnlyList<string>, DnsPlugin> create) =>
-        new(name, context =>
-        {
-            var d = context.Dispenser;
-            IReadOnlyList<string> args = [];
-            while (d.Next())
-            {
-                args = d.RemainingArgs();
-            }
-            return [create(context, args)];
-        });
-
-    public static Dictionary<string, PluginDescriptor> Plugins(params PluginDescriptor[] extra)
-    {
-        var result = new Dictionary<string, PluginDescriptor>(ClusterDns.Plugins.BuiltinPlugins.All, StringComparer.Ordinal);
-        foreach (var descriptor in extra)
-        {
-            result[descriptor.Name] = descriptor;
-        }
-        return result;
     }
 }

@@ -1,11 +1,11 @@
 using System.Runtime.CompilerServices;
 using ClusterDns.Corefile;
 
-namespace ClusterDns.Tests.Corefile;
+namespace ClusterDns.Tests.TestSupport;
 
 internal static class CorefileTestSupport
 {
-    public static readonly string ExamplesDir = Path.Combine(SourceDir(), "Examples");
+    public static readonly string ExamplesDir = Path.Combine(SourceDir(), "..", "Corefile", "Examples");
 
     public static CorefileParserOptions Options(IReadOnlyDictionary<string, string>? env = null, int defaultPort = 53) => new()
     {
