@@ -93,13 +93,23 @@ public sealed class PipelineAllocationTests : IAsyncLifetime
         }
         Assert.True(request.Response.Written);
         Assert.Equal(rcode, request.Response.Rcode);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        // A per-query allocation shows in every round; a one-off (a busy machine's runtime housekeeping landing on
+        // this thread, seen only under the full suite's load) shows in one. So: some round of 1,000 must be clean.
+        var rounds = new long[3];
+        for (var round = 0; round < rounds.Length; round++)
         {
-            Answer(request, query, routes);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                Answer(request, query, routes);
+            }
+            rounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (rounds[round] == 0)
+            {
+                return;
+            }
         }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{name} {type}: {allocated} bytes allocated over 1000 queries");
+        Assert.Fail($"{name} {type}: allocated in every round of 1000 queries: {string.Join(", ", rounds)} bytes");
     }
 
     private static void Answer(DnsRequest request, byte[] query, ListenerRoutes routes)
