@@ -1,6 +1,5 @@
 using ClusterDns.Corefile;
 using ClusterDns.Protocol;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Server;
@@ -48,7 +47,7 @@ public sealed class PluginSetupContext
 
     internal ConfigCollector Collector { get; }
 
-    public void AddHttpRoute(string address, string path, RequestDelegate handler) => Collector.AddHttpRoute(address, path, handler);
+    public void AddHttpRoute(string address, string path, HttpHandler handler) => Collector.AddHttpRoute(address, path, handler);
 
     public void AddLifecycle(IPluginLifecycle lifecycle) => Collector.Lifecycles.Add(lifecycle);
 
@@ -83,7 +82,7 @@ public sealed record PluginDescriptor(string Name, Func<PluginSetupContext, IRea
 /// <summary>Side effects gathered while building one configuration; applied only if the whole build succeeds.</summary>
 internal sealed class ConfigCollector
 {
-    public Dictionary<string, Dictionary<string, RequestDelegate>> HttpRoutes { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, Dictionary<string, HttpHandler>> HttpRoutes { get; } = new(StringComparer.Ordinal);
 
     public List<IPluginLifecycle> Lifecycles { get; } = [];
 
@@ -99,11 +98,11 @@ internal sealed class ConfigCollector
 
     public Dictionary<string, TcpSettings> TcpSettings { get; } = new(StringComparer.Ordinal);
 
-    public void AddHttpRoute(string address, string path, RequestDelegate handler)
+    public void AddHttpRoute(string address, string path, HttpHandler handler)
     {
         if (!HttpRoutes.TryGetValue(address, out var routes))
         {
-            HttpRoutes[address] = routes = new Dictionary<string, RequestDelegate>(StringComparer.Ordinal);
+            HttpRoutes[address] = routes = new Dictionary<string, HttpHandler>(StringComparer.Ordinal);
         }
         routes.TryAdd(path, handler);
     }

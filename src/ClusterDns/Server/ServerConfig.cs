@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Http;
 
 namespace ClusterDns.Server;
 
@@ -16,7 +15,7 @@ public sealed class ServerConfig
         Lifecycles = collector.Lifecycles;
         ShutdownHooks = collector.ShutdownHooks;
         HttpRoutes = collector.HttpRoutes.ToDictionary(
-            pair => pair.Key, pair => (IReadOnlyDictionary<string, RequestDelegate>)pair.Value, StringComparer.Ordinal);
+            pair => pair.Key, pair => (IReadOnlyDictionary<string, HttpHandler>)pair.Value, StringComparer.Ordinal);
         Hash = hash;
     }
 
@@ -28,7 +27,7 @@ public sealed class ServerConfig
 
     public IReadOnlyList<Func<Task>> ShutdownHooks { get; }
 
-    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, RequestDelegate>> HttpRoutes { get; }
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, HttpHandler>> HttpRoutes { get; }
 
     /// <summary>SHA-512 of the Corefile and its imports (hex), as reload logs and compares it.</summary>
     public string Hash { get; }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using ClusterDns.Protocol;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Server;
@@ -74,7 +73,7 @@ public sealed class ServiceHub : IAsyncDisposable
     public bool ShuttingDown { get; set; }
 
     /// <summary>Starts, or re-routes, the HTTP server on <paramref name="address"/>.</summary>
-    public async Task<HttpStatusServer> ServeHttpAsync(string address, IReadOnlyDictionary<string, RequestDelegate> routes)
+    public async Task<HttpStatusServer> ServeHttpAsync(string address, IReadOnlyDictionary<string, HttpHandler> routes)
     {
         if (_httpServers.TryGetValue(address, out var existing))
         {

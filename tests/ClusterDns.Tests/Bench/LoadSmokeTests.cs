@@ -3,13 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using ClusterDns.Tests.TestSupport;
 using Xunit.Abstractions;
 
 namespace ClusterDns.Tests.Bench;
 
 /// <summary>
 /// Keeps bench/load working: runs <c>bench/load/run.sh</c> in its smoke mode (N=1000, ClusterDns only, a few
-/// seconds of udp-blast on loopback) against the clusterdns.dll built next to the tests. It asserts correctness
+/// seconds of udp-blast on loopback) against the built clusterdns.dll. It asserts correctness
 /// (answers per query class before and after load, the load's rcode mix, nothing lost), never speed.
 /// </summary>
 public sealed class LoadSmokeTests(ITestOutputHelper output)
@@ -38,7 +39,7 @@ public sealed class LoadSmokeTests(ITestOutputHelper output)
         info.Environment["SMOKE"] = "1";
         info.Environment["WORK"] = work;
         info.Environment["CDNS_PORT"] = FreeUdpPort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        info.Environment["CLUSTERDNS"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "clusterdns.dll")}";
+        info.Environment["CLUSTERDNS"] = $"dotnet {ClusterDnsProcess.Executable}";
         var text = new StringBuilder();
         try
         {

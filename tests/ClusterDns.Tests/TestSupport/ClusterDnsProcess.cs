@@ -4,8 +4,10 @@ using System.Text;
 namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>
-/// The built <c>clusterdns</c> executable run as a child process (<c>dotnet clusterdns.dll ...</c>, the copy the test
-/// project's reference puts next to the test assembly), with its output collected line by line.
+/// The built <c>clusterdns</c> executable run as a child process (<c>dotnet clusterdns.dll ...</c>), with its output
+/// collected line by line. It runs from the product's own build output (<c>src/ClusterDns/bin/CONFIG/TFM/</c>), not the
+/// copy next to the test assembly: the tests reference ASP.NET Core (the fake API server), which would hide the
+/// product's own dependencies from that copy.
 /// </summary>
 public sealed class ClusterDnsProcess : IAsyncDisposable
 {
@@ -19,7 +21,18 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
         WorkingDirectory = workingDirectory;
     }
 
-    public static string Executable => Path.Combine(AppContext.BaseDirectory, "clusterdns.dll");
+    public static string Executable { get; } = FindExecutable();
+
+    private static string FindExecutable()
+    {
+        // BaseDirectory is .../tests/ClusterDns.Tests/bin/CONFIG/TFM/.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var tfm = output.Name;
+        var configuration = output.Parent!.Name;
+        var repository = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var product = Path.Combine(repository, "src", "ClusterDns", "bin", configuration, tfm, "clusterdns.dll");
+        return File.Exists(product) ? product : Path.Combine(AppContext.BaseDirectory, "clusterdns.dll");
+    }
 
     public string WorkingDirectory { get; }
 

@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Http;
+using ClusterDns.Server;
 
 namespace ClusterDns.Plugins.Health;
 
@@ -12,10 +12,6 @@ public static class HealthPlugin
     public const string DefaultAddress = ":8080";
     public const string Path = "/health";
 
-    internal static Task Handle(HttpContext context)
-    {
-        // Always healthy while the process serves (CoreDNS ≥ 1.6.2); readiness is ready's job.
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        return context.Response.WriteAsync("OK");
-    }
+    // Always healthy while the process serves (CoreDNS ≥ 1.6.2); readiness is ready's job.
+    internal static Task Handle(HttpExchange exchange) => exchange.WriteAsync(200, "OK");
 }

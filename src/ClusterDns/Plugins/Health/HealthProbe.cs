@@ -11,18 +11,12 @@ namespace ClusterDns.Plugins.Health;
 /// observe <c>coredns_health_request_duration_seconds</c>, and on a transport error count
 /// <c>coredns_health_request_failures_total</c> and log <c>Local health request to "URL" failed: …</c>; a probe slower
 /// than 1 s logs <c>… took more than 1s: …</c>. A slow or failing local probe means the process is overloaded.
+/// The GET is a few bytes over a socket rather than an <c>HttpClient</c>: a Corefile without the kubernetes plugin
+/// then never loads the HTTP client stack (several MiB resident, docs/PERFORMANCE.md "Footprint").
 /// </summary>
 internal sealed partial class HealthProbe : IPluginLifecycle
 {
-    private static readonly HttpClient Client = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5),
-        AllowAutoRedirect = false,
-    })
-    {
-        Timeout = TimeSpan.FromSeconds(3),
-    };
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
     private readonly string _address;
     private readonly ServiceHub _services;
@@ -63,22 +57,22 @@ internal sealed partial class HealthProbe : IPluginLifecycle
 
     /// <summary><c>http://HOST:PORT/health</c> with the bound port (the address may say 0) and <c>localhost</c> for an
     /// empty host, as Go dials <c>:8080</c>; null until the listener exists (a configuration starts its plugins first).</summary>
-    internal string? Url()
+    internal string? Url() => Target() is { } target ? target.Url : null;
+
+    private (string Url, IPEndPoint EndPoint)? Target()
     {
         if (_services.GetHttpServer(_address) is not { Port: > 0 } server)
         {
             return null;
         }
         var (host, _) = HttpStatusServer.ParseAddress(_address);
-        if (host is null || IPAddress.TryParse(host, out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)))
+        if (host is null || host == "localhost" || IPAddress.TryParse(host, out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)))
         {
-            host = "localhost";
+            return ($"http://localhost:{server.Port}{HealthPlugin.Path}", new IPEndPoint(IPAddress.Loopback, server.Port));
         }
-        else if (host.Contains(':', StringComparison.Ordinal))
-        {
-            host = "[" + host + "]";
-        }
-        return $"http://{host}:{server.Port}{HealthPlugin.Path}";
+        var address = IPAddress.Parse(host);
+        var authority = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + host + "]" : host;
+        return ($"http://{authority}:{server.Port}{HealthPlugin.Path}", new IPEndPoint(address, server.Port));
     }
 
     private async Task RunAsync(CancellationToken stopping)
@@ -88,9 +82,9 @@ internal sealed partial class HealthProbe : IPluginLifecycle
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                if (Url() is { } url)
+                if (Target() is { } target)
                 {
-                    await ProbeAsync(url, stopping).ConfigureAwait(false);
+                    await ProbeAsync(target.Url, target.EndPoint, stopping).ConfigureAwait(false);
                 }
             }
         }
@@ -99,18 +93,19 @@ internal sealed partial class HealthProbe : IPluginLifecycle
         }
     }
 
-    private async Task ProbeAsync(string url, CancellationToken stopping)
+    private async Task ProbeAsync(string url, IPEndPoint endPoint, CancellationToken stopping)
     {
         var start = Stopwatch.GetTimestamp();
-        try
+        var failure = await HttpGet.StatusLineAsync(url, endPoint, Timeout, stopping).ConfigureAwait(false);
+        if (stopping.IsCancellationRequested)
         {
-            using var response = await Client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stopping).ConfigureAwait(false);
+            return;
         }
-        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !stopping.IsCancellationRequested)
+        if (failure is not null)
         {
             HealthMetrics.RequestDuration.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
             HealthMetrics.RequestFailures.Inc();
-            LogFailed(_logger, url, exception is TaskCanceledException ? "context deadline exceeded (Client.Timeout exceeded while awaiting headers)" : exception.Message);
+            LogFailed(_logger, url, failure);
             return;
         }
         var elapsed = Stopwatch.GetElapsedTime(start);

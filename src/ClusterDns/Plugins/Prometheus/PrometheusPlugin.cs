@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Reflection;
 using ClusterDns.Metrics;
 using ClusterDns.Server;
-using Microsoft.AspNetCore.Http;
 
 namespace ClusterDns.Plugins.Prometheus;
 
@@ -45,10 +44,10 @@ public sealed class PrometheusPlugin : DnsPlugin
     }
 
     /// <summary>GET /metrics: the process-wide registry in the text exposition format.</summary>
-    internal static Task ServeMetricsAsync(HttpContext context)
+    internal static Task ServeMetricsAsync(HttpExchange exchange)
     {
-        context.Response.ContentType = MetricsRegistry.ContentType;
-        return MetricsRegistry.WriteTextAsync(context.Response.Body, context.RequestAborted);
+        exchange.ContentType = MetricsRegistry.ContentType;
+        return MetricsRegistry.WriteTextAsync(exchange.Body, exchange.Aborted);
     }
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using ClusterDns.Server;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Plugins.Ready;
@@ -61,22 +60,19 @@ public sealed partial class ReadyPlugin
         return string.Join(',', names);
     }
 
-    internal Task Handle(HttpContext context)
+    internal Task Handle(HttpExchange exchange)
     {
         if (_services.ShuttingDown)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            return context.Response.WriteAsync("Shutting down");
+            return exchange.WriteAsync(503, "Shutting down");
         }
         var notReady = NotReady();
         if (notReady is null)
         {
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            return context.Response.WriteAsync("OK");
+            return exchange.WriteAsync(200, "OK");
         }
         LogNotReady(_logger, notReady);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        return context.Response.WriteAsync(notReady);
+        return exchange.WriteAsync(503, notReady);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Plugins not ready: \"{Names}\"")]
