@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -19,7 +20,29 @@ namespace ClusterDns.Tests.TestSupport;
 public enum ApiResource { Namespaces, Services, EndpointSlices, Pods }
 
 /// <summary>
-/// A small in-process Kubernetes API server (Kestrel on 127.0.0.1) speaking the real list/watch protocol for
+/// How a <see cref="TestApiServer"/> listens and whom it lets in: HTTPS with <see cref="Certificate"/>, a required
+/// bearer <see cref="Token"/> (else 401), and <see cref="Authorize"/> deciding each (verb, API group, resource) as
+/// RBAC would (else 403 with the API server's message).
+/// </summary>
+public sealed record TestApiServerOptions
+{
+    public IPAddress Address { get; init; } = IPAddress.Loopback;
+
+    public int Port { get; init; }
+
+    public X509Certificate2? Certificate { get; init; }
+
+    public string? Token { get; init; }
+
+    /// <summary>The user the token stands for, as the API server names it in a 403.</summary>
+    public string User { get; init; } = "system:serviceaccount:kube-system:coredns";
+
+    public Func<string, string, string, bool>? Authorize { get; init; }
+}
+
+/// <summary>
+/// A small in-process Kubernetes API server (Kestrel on 127.0.0.1, or HTTPS on any address with bearer-token and
+/// RBAC checks: <see cref="TestApiServerOptions"/>) speaking the real list/watch protocol for
 /// namespaces, services, endpointslices and pods: paged LIST (limit/continue, 410 for an expired continue),
 /// label and field selectors, WATCH as a chunked JSON-lines stream replayed from an event history after the given
 /// resourceVersion, BOOKMARKs, 410 Gone (as an ERROR event or as HTTP status) after compaction, and fault
@@ -40,10 +63,14 @@ public sealed class TestApiServer : IAsyncDisposable
     private long _rv = 1;
     private long _compactedRv = 1;
     private volatile bool _outage;
+    private readonly TestApiServerOptions _options;
+    private int _unauthorized;
+    private int _forbidden;
 
-    private TestApiServer(WebApplication app)
+    private TestApiServer(WebApplication app, TestApiServerOptions options)
     {
         _app = app;
+        _options = options;
         foreach (var r in AllResources)
         {
             _objects[r] = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
@@ -78,19 +105,33 @@ public sealed class TestApiServer : IAsyncDisposable
     public string? LastAuthorization { get; private set; }
 
     /// <summary>Starts listening on 127.0.0.1:<paramref name="port"/> (0 = any free port).</summary>
-    public static async Task<TestApiServer> StartAsync(int port = 0)
+    public static Task<TestApiServer> StartAsync(int port = 0) => StartAsync(new TestApiServerOptions { Port = port });
+
+    public static async Task<TestApiServer> StartAsync(TestApiServerOptions options)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
+        builder.WebHost.UseKestrel(o => o.Listen(options.Address, options.Port, listen =>
+        {
+            if (options.Certificate is { } certificate)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
-        var server = new TestApiServer(app);
+        var server = new TestApiServer(app, options);
         app.Run(server.HandleAsync);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         server.Url = addresses.Addresses.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
         return server;
     }
+
+    /// <summary>Requests refused with 401 (no or wrong bearer token).</summary>
+    public int Unauthorized => Volatile.Read(ref _unauthorized);
+
+    /// <summary>Requests refused with 403 (not granted by <see cref="TestApiServerOptions.Authorize"/>).</summary>
+    public int Forbidden => Volatile.Read(ref _forbidden);
 
     public int ListRequests(ApiResource r) => Volatile.Read(ref _lists[(int)r]);
 
@@ -242,6 +283,19 @@ public sealed class TestApiServer : IAsyncDisposable
         if (_outage)
         {
             await WriteStatus(ctx, 503, "ServiceUnavailable", "the test API server is down");
+            return;
+        }
+
+        if (_options.Token is { } token && LastAuthorization != "Bearer " + token)
+        {
+            Interlocked.Increment(ref _unauthorized);
+            await WriteStatus(ctx, 401, "Unauthorized", "Unauthorized");
+            return;
+        }
+        if (_options.Authorize is { } authorize && !Authorized(ctx, authorize, out var denial))
+        {
+            Interlocked.Increment(ref _forbidden);
+            await WriteStatus(ctx, 403, "Forbidden", denial);
             return;
         }
 
@@ -472,6 +526,29 @@ public sealed class TestApiServer : IAsyncDisposable
     private static string StatusJson(int code, string reason, string message) =>
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":"
         + JsonSerializer.Serialize(message) + ",\"reason\":\"" + reason + "\",\"code\":" + code + "}";
+
+    /// <summary>The request's verb, group and resource from its path (<c>/api/v1/R</c>, <c>/apis/G/V/R</c>, with an
+    /// optional <c>namespaces/NS/</c>), judged by <paramref name="authorize"/>.</summary>
+    private bool Authorized(HttpContext ctx, Func<string, string, string, bool> authorize, out string denial)
+    {
+        var segments = (ctx.Request.Path.Value ?? "/").Trim('/').Split('/');
+        var core = segments[0] == "api";
+        var group = core || segments.Length < 2 ? "" : segments[1];
+        var rest = segments.AsSpan(Math.Min(core ? 2 : 3, segments.Length));
+        var scope = "at the cluster scope";
+        if (rest.Length >= 3 && rest[0] == "namespaces")
+        {
+            scope = $"in the namespace \"{rest[1]}\"";
+            rest = rest[2..];
+        }
+        var resource = rest.Length > 0 ? rest[0] : "";
+        var q = ctx.Request.Query;
+        var verb = ctx.Request.Method != "GET" ? ctx.Request.Method.ToLowerInvariant()
+            : q["watch"] == "true" || q["watch"] == "1" ? "watch"
+            : rest.Length > 1 ? "get" : "list";
+        denial = $"{resource} is forbidden: User \"{_options.User}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}";
+        return authorize(verb, group, resource);
+    }
 
     private static async Task WriteStatus(HttpContext ctx, int code, string reason, string message)
     {
