@@ -77,7 +77,7 @@ public sealed class FloodTests(ITestOutputHelper output)
         }
         var flood = ServerTestKit.RunAsync("dnsperf", ["-s", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-d", names,
             "-Q", Rate.ToString(CultureInfo.InvariantCulture), "-l", Seconds.ToString(CultureInfo.InvariantCulture),
-            "-n", "1", "-t", "5", "-q", "20000"], TimeSpan.FromSeconds(Seconds + 60));
+            "-n", "1", "-t", "10", "-q", "20000"], TimeSpan.FromSeconds(Seconds + 60));
 
         // Meanwhile: a cluster name every 10 ms, and the peak memory.
         var latencies = new List<double>();
