@@ -26,7 +26,7 @@ internal abstract class Edns0Rule(bool stop, Edns0Action action) : RewriteRule(s
 
     public override bool Apply(RewriteState state, RewriteContext context)
     {
-        var options = state.Options ??= [];
+        var options = state.Options ??= [.. context.Request.Message.Opt?.Options ?? []];
         var code = Code;
         for (var i = 0; i < options.Count; i++)
         {
@@ -77,7 +77,7 @@ internal sealed class Edns0SubnetRule(bool stop, Edns0Action action, byte v4Leng
 
     protected override byte[]? Data(RewriteContext context, byte[]? existing)
     {
-        var address = context.Client;
+        var address = context.Request.RemoteEndPoint.Address;
         if (address.IsIPv4MappedToIPv6)
         {
             address = address.MapToIPv4();

@@ -43,7 +43,7 @@ internal sealed class RewritePlugin(RewriteRule[] rules) : DnsPlugin
     private async ValueTask<DnsResult> RewriteAsync(DnsRequest request, int first, CancellationToken cancellationToken)
     {
         var state = new RewriteState(request.Name, request.Type, request.Class);
-        var context = new RewriteContext(request.RemoteEndPoint.Address);
+        var context = new RewriteContext(request);
         var anyApplied = false;
         for (var i = first; i < rules.Length; i++)
         {

@@ -64,8 +64,8 @@ internal abstract class RewriteRule(bool stop)
     public abstract bool Apply(RewriteState state, RewriteContext context);
 }
 
-/// <summary>What edns0 rules read from the request (the client's address).</summary>
-internal readonly record struct RewriteContext(System.Net.IPAddress Client);
+/// <summary>The request as the client sent it (edns0 rules read its options and the client's address).</summary>
+internal readonly record struct RewriteContext(ClusterDns.Server.DnsRequest Request);
 
 internal sealed class NameRule(bool stop, NameMatcher matcher, string replacement, bool auto, IReadOnlyList<ResponseRule> answers) : RewriteRule(stop)
 {

@@ -9,7 +9,7 @@ namespace ClusterDns.Plugins.Rewrite;
 /// <summary>
 /// Parses <c>rewrite [continue|stop] FIELD ...</c> as CoreDNS's rewriteParse/newRule: one rule per directive; a
 /// directive with fewer than two arguments takes its block's tokens as the rule's arguments. Errors are CoreDNS's
-/// texts behind <c>plugin/rewrite: </c> (its rule errors carry no file or line). What CoreDNS accepts and ClusterDns
+/// texts (the server puts <c>plugin/rewrite: </c> before them; CoreDNS's rule errors carry no file or line). What CoreDNS accepts and ClusterDns
 /// does not implement yet (cname rules, edns0 unset and revert, edns0 variables) is refused, never ignored.
 /// </summary>
 internal static class RewriteSetup
@@ -37,7 +37,7 @@ internal static class RewriteSetup
             }
             catch (RuleException exception)
             {
-                throw new ConfigException("plugin/rewrite: " + exception.Message);
+                throw new ConfigException(exception.Message);
             }
         }
         return [.. rules];
