@@ -38,8 +38,8 @@ internal static class HostCommand
         {
             return new HostCommandResult(127, string.Empty, $"{fileName}: {exception.Message}");
         }
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
         try
@@ -49,6 +49,8 @@ internal static class HostCommand
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
+            // Stopping (the caller's token): the periodic check ends here rather than trying the next rule.
+            cancellationToken.ThrowIfCancellationRequested();
             return new HostCommandResult(124, string.Empty, $"{Describe(fileName, arguments)}: timed out");
         }
         return new HostCommandResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
