@@ -134,9 +134,14 @@ internal sealed class RewritePlugin(RewriteRule[] rules) : DnsPlugin
         {
             return;
         }
+        var question = new DnsQuestion(request.QuestionName, request.Type, request.Class);
         if (reply.Questions.Count > 0)
         {
-            reply.Questions[0] = new DnsQuestion(request.QuestionName, request.Type, request.Class);
+            reply.Questions[0] = question;
+        }
+        else
+        {
+            reply.Questions.Add(question); // as CoreDNS's reverter, a reply written without a question gets the client's
         }
         if (responseRules.Count > 0)
         {
