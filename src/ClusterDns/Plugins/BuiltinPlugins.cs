@@ -9,6 +9,7 @@ public static class BuiltinPlugins
     // One line per plugin, alphabetical, each ending in a comma (merges stay trivial).
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
     [
+        Acl.AclSetup.Descriptor,
         Any.AnySetup.Descriptor,
         Bufsize.BufsizeSetup.Descriptor,
         Cache.CacheSetup.Descriptor,
