@@ -13,6 +13,7 @@ public static class BuiltinPlugins
         Any.AnySetup.Descriptor,
         Bufsize.BufsizeSetup.Descriptor,
         Cache.CacheSetup.Descriptor,
+        Cancel.CancelSetup.Descriptor,
         Chaos.ChaosSetup.Descriptor,
         Debug.DebugSetup.Descriptor,
         Errors.ErrorsSetup.Descriptor,
