@@ -26,6 +26,7 @@ public static class BuiltinPlugins
         Local.LocalSetup.Descriptor,
         Log.LogSetup.Descriptor,
         Loop.LoopSetup.Descriptor,
+        Metadata.MetadataSetup.Descriptor,
         Minimal.MinimalSetup.Descriptor,
         Nsid.NsidSetup.Descriptor,
         Prometheus.PrometheusSetup.Descriptor,
