@@ -17,6 +17,7 @@ public static class BuiltinPlugins
         Chaos.ChaosSetup.Descriptor,
         Debug.DebugSetup.Descriptor,
         Errors.ErrorsSetup.Descriptor,
+        ZoneFiles.FileSetup.Descriptor,
         Forward.ForwardSetup.Descriptor,
         Header.HeaderSetup.Descriptor,
         Health.HealthSetup.Descriptor,
