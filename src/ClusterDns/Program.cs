@@ -70,6 +70,7 @@ internal static partial class Program
         });
         root.Subcommands.Add(BuildExplainCommand(conf, port));
         root.Subcommands.Add(BuildCheckCommand(conf, port));
+        root.Subcommands.Add(NodeLocal.NodeLocalCommand.Build(conf, port));
         var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
         return root.Parse(args).Invoke(config);
     }

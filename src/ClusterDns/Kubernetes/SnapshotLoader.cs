@@ -55,8 +55,10 @@ public static class SnapshotLoader
         }
 
         // YAML: convert each document to JSON so one deserializer (KubernetesJson) handles both formats.
+        var text = Encoding.UTF8.GetString(bytes);
+        CheckNesting(text);
         var stream = new YamlStream();
-        stream.Load(new StringReader(Encoding.UTF8.GetString(bytes)));
+        stream.Load(new StringReader(text));
         foreach (var yamlDoc in stream.Documents)
         {
             if (yamlDoc.RootNode is YamlScalarNode { Value: null or "" }) continue;   // empty document
@@ -160,6 +162,32 @@ public static class SnapshotLoader
             default:
                 skipped?.Invoke(kind);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Refuses YAML nested deeper than <see cref="MaxDepth"/> before <see cref="YamlStream"/> builds its node tree:
+    /// that build recurses once per level, so a few thousand levels (`- - - … a`, 10 KB) overflow the thread's stack,
+    /// which no handler can catch. The event parser used here keeps its own stack and does not recurse.
+    /// </summary>
+    private static void CheckNesting(string text)
+    {
+        var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                    if (++depth > MaxDepth)
+                    {
+                        throw new FormatException($"YAML nested deeper than {MaxDepth} levels at {parser.Current.Start}");
+                    }
+                    break;
+                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                    depth--;
+                    break;
+            }
         }
     }
 

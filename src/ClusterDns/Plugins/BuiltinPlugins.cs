@@ -33,6 +33,7 @@ public static class BuiltinPlugins
         Prometheus.PrometheusSetup.Descriptor,
         Ready.ReadySetup.Descriptor,
         Reload.ReloadSetup.Descriptor,
+        Rewrite.RewriteSetup.Descriptor,
         Template.TemplateSetup.Descriptor,
         Timeouts.TimeoutsSetup.Descriptor,
         Transfer.TransferSetup.Descriptor,

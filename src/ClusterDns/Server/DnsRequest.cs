@@ -123,6 +123,25 @@ public sealed class DnsRequest
         return Prepare(query.Length, transport);
     }
 
+    /// <summary>Replaces the query for the rest of the chain (rewrite) and re-parses it, keeping the transport, client,
+    /// zone, per-query items and the reply being written. False (and the request unusable until the caller restores its
+    /// copy of the previous bytes) when <paramref name="query"/> is not a well-formed query.</summary>
+    public bool ReplaceQuery(ReadOnlySpan<byte> query)
+    {
+        query.CopyTo(_query);
+        QueryLength = query.Length;
+        _nameText = null;
+        _questionName = null;
+        _message = null;
+        if (DnsQueryParser.Parse(Query, _name, out _info) != QueryDisposition.Query)
+        {
+            return false;
+        }
+        _name.AsSpan(0, _info.NameLength).CopyTo(_lowerName);
+        DnsNameSpan.ToLower(_lowerName.AsSpan(0, _info.NameLength));
+        return true;
+    }
+
     /// <summary>Parses the first <paramref name="length"/> octets of <see cref="QueryBuffer"/>.</summary>
     internal QueryDisposition Prepare(int length, DnsTransport transport)
     {

@@ -70,4 +70,25 @@ public sealed class FuzzRegressionTests
         var exception = Assert.Throws<FormatException>(() => SnapshotLoader.Parse(yaml));
         Assert.StartsWith("unsupported YAML mapping key", exception.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("block sequences", 5000)]
+    [InlineData("flow sequences", 5000)]
+    [InlineData("block mappings", 3000)]
+    public void Yaml_nested_thousands_deep_is_a_format_error_not_a_stack_overflow(string shape, int levels)
+    {
+        var yaml = shape switch
+        {
+            "block sequences" => string.Concat(Enumerable.Repeat("- ", levels)) + "a\n",
+            "flow sequences" => "k: " + new string('[', levels) + new string(']', levels) + "\n",
+            _ => string.Concat(Enumerable.Range(0, levels).Select(i => new string(' ', i) + "k:\n")) + new string(' ', levels) + "v\n",
+        };
+        // On a thread-pool-sized stack, as the snapshot poller runs: an overflow would end the test host.
+        Exception? caught = null;
+        var thread = new Thread(() => caught = Record.Exception(() => SnapshotLoader.Parse(yaml)), 1536 * 1024);
+        thread.Start();
+        thread.Join();
+        var exception = Assert.IsType<FormatException>(caught);
+        Assert.StartsWith("YAML nested deeper than 64 levels", exception.Message, StringComparison.Ordinal);
+    }
 }

@@ -70,9 +70,14 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
         return directory;
     }
 
-    public static ClusterDnsProcess Start(string workingDirectory, params string[] arguments)
+    public static ClusterDnsProcess Start(string workingDirectory, params string[] arguments) =>
+        StartWith(workingDirectory, [], arguments);
+
+    /// <summary>Started through <paramref name="wrapper"/> (e.g. <c>ip netns exec NS</c>, which execs in place, so
+    /// <see cref="Id"/> and signals still reach the server).</summary>
+    public static ClusterDnsProcess StartWith(string workingDirectory, IReadOnlyList<string> wrapper, params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardInput = true,
@@ -80,6 +85,14 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        for (var i = 1; i < wrapper.Count; i++)
+        {
+            info.ArgumentList.Add(wrapper[i]);
+        }
+        if (wrapper.Count > 0)
+        {
+            info.ArgumentList.Add("dotnet");
+        }
         info.ArgumentList.Add(Executable);
         foreach (var argument in arguments)
         {

@@ -19,6 +19,9 @@ namespace ClusterDns.Tests.TestSupport;
 /// <summary>The resources the test API server serves, cluster-wide.</summary>
 public enum ApiResource { Namespaces, Services, EndpointSlices, Pods }
 
+/// <summary>One list or watch request the test API server served: when, with which credentials, for what.</summary>
+public sealed record ApiRequest(DateTime Time, string? Authorization, ApiResource Resource, bool Watch);
+
 /// <summary>
 /// How a <see cref="TestApiServer"/> listens and whom it lets in: HTTPS with <see cref="Certificate"/>, a required
 /// bearer <see cref="Token"/> (else 401), and <see cref="Authorize"/> deciding each (verb, API group, resource) as
@@ -66,6 +69,7 @@ public sealed class TestApiServer : IAsyncDisposable
     private readonly TestApiServerOptions _options;
     private int _unauthorized;
     private int _forbidden;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ApiRequest> _requests = new();
 
     private TestApiServer(WebApplication app, TestApiServerOptions options)
     {
@@ -126,6 +130,9 @@ public sealed class TestApiServer : IAsyncDisposable
         server.Url = addresses.Addresses.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
         return server;
     }
+
+    /// <summary>Every list and watch request served so far, in arrival order (refused ones are not listed).</summary>
+    public IReadOnlyList<ApiRequest> Requests => [.. _requests];
 
     /// <summary>Requests refused with 401 (no or wrong bearer token).</summary>
     public int Unauthorized => Volatile.Read(ref _unauthorized);
@@ -316,7 +323,10 @@ public sealed class TestApiServer : IAsyncDisposable
         var q = ctx.Request.Query;
         var labels = NullIfEmpty(q["labelSelector"]);
         var fields = NullIfEmpty(q["fieldSelector"]);
-        if (q["watch"] == "true" || q["watch"] == "1")
+        var watch = q["watch"] == "true" || q["watch"] == "1";
+        var authorization = ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization.ToString() : null;
+        _requests.Enqueue(new ApiRequest(DateTime.UtcNow, authorization, r, watch));
+        if (watch)
         {
             Volatile.Write(ref _lastWatchRv[(int)r], q["resourceVersion"].ToString());
             Interlocked.Increment(ref _watches[(int)r]);
