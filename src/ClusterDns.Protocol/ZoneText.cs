@@ -103,9 +103,9 @@ public static class ZoneText
                                   && TryParseName(data[3].Text, origin, out var target):
                 return new SrvRecord(priority, weight, port, target) { Name = owner };
             case DnsType.SOA when data.Count == 7 && TryParseName(data[0].Text, origin, out var mname) && TryParseName(data[1].Text, origin, out var rname)
-                                  && TryParseUInt32(data[2].Text, out var serial) && TryParseUInt32(data[3].Text, out var refresh)
-                                  && TryParseUInt32(data[4].Text, out var retry) && TryParseUInt32(data[5].Text, out var expire)
-                                  && TryParseUInt32(data[6].Text, out var minimum):
+                                  && TryParseUInt32(data[2].Text, out var serial) && TryParseTtl(data[3].Text, out var refresh)
+                                  && TryParseTtl(data[4].Text, out var retry) && TryParseTtl(data[5].Text, out var expire)
+                                  && TryParseTtl(data[6].Text, out var minimum):
                 return new SoaRecord(mname, rname, serial, refresh, retry, expire, minimum) { Name = owner };
             case DnsType.HINFO when data.Count == 2 && TryCharacterString(data[0], out var cpu) && TryCharacterString(data[1], out var os):
                 return new HinfoRecord(cpu, os) { Name = owner };
@@ -257,6 +257,46 @@ public static class ZoneText
 
     private static bool TryParseUInt16(string text, out ushort value) =>
         ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+
+    /// <summary>A TTL in seconds, or BIND's unit form as zone files write SOA timers and <c>$TTL</c>: <c>4H</c>,
+    /// <c>1h30m</c>, <c>7D</c>, <c>1W</c> (case-insensitive).</summary>
+    public static bool TryParseTtl(string text, out uint ttl)
+    {
+        if (TryParseUInt32(text, out ttl))
+        {
+            return true;
+        }
+        ulong total = 0;
+        ulong number = 0;
+        var digits = false;
+        foreach (var c in text)
+        {
+            if (c is >= '0' and <= '9')
+            {
+                number = (number * 10) + (ulong)(c - '0');
+                digits = true;
+                if (number > uint.MaxValue)
+                {
+                    return false;
+                }
+                continue;
+            }
+            var unit = char.ToLowerInvariant(c) switch { 's' => 1UL, 'm' => 60UL, 'h' => 3600UL, 'd' => 86400UL, 'w' => 604800UL, _ => 0UL };
+            if (unit == 0 || !digits)
+            {
+                return false;
+            }
+            total += number * unit;
+            number = 0;
+            digits = false;
+        }
+        if (digits || total > uint.MaxValue || text.Length == 0)
+        {
+            return false;
+        }
+        ttl = (uint)total;
+        return true;
+    }
 
     private static bool TryParseUInt32(string text, out uint value) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);

@@ -14,22 +14,6 @@ public static class AutopathMetrics
         "Counter of requests that did autopath.", ["server"]);
 }
 
-/// <summary><c>coredns_acl_*</c>.</summary>
-public static class AclMetrics
-{
-    public static Counter Blocked { get; } = PromMetrics.CreateCounter("coredns_acl_blocked_requests_total",
-        "Counter of DNS requests being blocked.", ["server", "zone", "view"]);
-
-    public static Counter Filtered { get; } = PromMetrics.CreateCounter("coredns_acl_filtered_requests_total",
-        "Counter of DNS requests being filtered.", ["server", "zone", "view"]);
-
-    public static Counter Allowed { get; } = PromMetrics.CreateCounter("coredns_acl_allowed_requests_total",
-        "Counter of DNS requests being allowed.", ["server", "view"]);
-
-    public static Counter Dropped { get; } = PromMetrics.CreateCounter("coredns_acl_dropped_requests_total",
-        "Counter of DNS requests being dropped.", ["server", "zone", "view"]);
-}
-
 /// <summary><c>coredns_dnssec_*</c>.</summary>
 public static class DnssecMetrics
 {
@@ -61,7 +45,7 @@ public static class MetricsCatalog
         _ = AutopathMetrics.Success;
         _ = Plugins.Hosts.HostsMetrics.ReloadTimestamp;
         _ = Plugins.Template.TemplateMetrics.Matches;
-        _ = AclMetrics.Blocked;
+        _ = Plugins.Acl.AclMetrics.Blocked;
         _ = DnssecMetrics.CacheHits;
         _ = Plugins.Local.LocalMetrics.LocalhostRequests;
     }

@@ -9,12 +9,15 @@ public static class BuiltinPlugins
     // One line per plugin, alphabetical, each ending in a comma (merges stay trivial).
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
     [
+        Acl.AclSetup.Descriptor,
         Any.AnySetup.Descriptor,
         Bufsize.BufsizeSetup.Descriptor,
         Cache.CacheSetup.Descriptor,
+        Cancel.CancelSetup.Descriptor,
         Chaos.ChaosSetup.Descriptor,
         Debug.DebugSetup.Descriptor,
         Errors.ErrorsSetup.Descriptor,
+        ZoneFiles.FileSetup.Descriptor,
         Forward.ForwardSetup.Descriptor,
         Header.HeaderSetup.Descriptor,
         Health.HealthSetup.Descriptor,
@@ -24,6 +27,7 @@ public static class BuiltinPlugins
         Local.LocalSetup.Descriptor,
         Log.LogSetup.Descriptor,
         Loop.LoopSetup.Descriptor,
+        Metadata.MetadataSetup.Descriptor,
         Minimal.MinimalSetup.Descriptor,
         Nsid.NsidSetup.Descriptor,
         Prometheus.PrometheusSetup.Descriptor,

@@ -100,6 +100,10 @@ public sealed class DnsRequest
 
     public DnsResponseWriter Response { get; }
 
+    /// <summary>Cancelled when the query's deadline passed (the <c>cancel</c> plugin's context timeout); <c>None</c>
+    /// without one. Plugins waiting on I/O (forward) give up when it fires.</summary>
+    public CancellationToken Deadline { get; set; }
+
     /// <summary>Lower-cased FQDN text of the question (allocates once per query when used).</summary>
     public string Name => _nameText ??= DnsNameSpan.ToText(LowerNameWire);
 
@@ -148,6 +152,7 @@ public sealed class DnsRequest
         _message = null;
         _remote = null;
         _items?.Clear();
+        Deadline = default;
         Zone = ".";
         Response.Reset();
         var disposition = DnsQueryParser.Parse(Query, _name, out _info);

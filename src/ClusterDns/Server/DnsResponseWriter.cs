@@ -19,6 +19,9 @@ public sealed class DnsResponseWriter
 
     public bool Written { get; private set; }
 
+    /// <summary>A plugin decided no reply is sent at all (acl's drop): the server writes nothing, the socket sends nothing.</summary>
+    public bool Dropped { get; private set; }
+
     public int Length { get; private set; }
 
     public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, Length);
@@ -34,6 +37,7 @@ public sealed class DnsResponseWriter
     internal void Reset()
     {
         Written = false;
+        Dropped = false;
         Length = 0;
         Plugin = string.Empty;
         _more?.Clear();
@@ -45,6 +49,13 @@ public sealed class DnsResponseWriter
 
     /// <summary>Queues one more complete message (wire form) after the written reply.</summary>
     public void AddMessage(byte[] message) => (_more ??= []).Add(message);
+
+    /// <summary>Sends no reply to this query (CoreDNS: a handler that returns without writing and without an error rcode).</summary>
+    public void Drop(string plugin)
+    {
+        Dropped = true;
+        Plugin = plugin;
+    }
 
     /// <summary>Encodes <paramref name="message"/> within the client's size limit.</summary>
     public void Write(DnsMessage message, string plugin)

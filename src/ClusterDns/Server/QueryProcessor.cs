@@ -107,7 +107,7 @@ public static partial class QueryProcessor
 
     private static void Finish(DnsRequest request, DnsResult result)
     {
-        if (!request.Response.Written)
+        if (!request.Response.Written && !request.Response.Dropped)
         {
             // SERVFAIL/REFUSED/FORMERR/NOTIMP: the server writes. A plugin that returned another rcode without
             // writing is a bug; answer SERVFAIL rather than leave the client waiting.

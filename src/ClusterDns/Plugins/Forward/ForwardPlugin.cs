@@ -104,7 +104,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
             var fails = 0;
             var attempts = 0;
             var i = 0;
-            while (Environment.TickCount64 < deadline && !cancellationToken.IsCancellationRequested
+            while (Environment.TickCount64 < deadline && !cancellationToken.IsCancellationRequested && !request.Deadline.IsCancellationRequested
                 && (Options.MaxConnectAttempts == 0 || attempts < Options.MaxConnectAttempts))
             {
                 if (i >= count)
@@ -138,7 +138,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
                 {
                     // Each attempt gets a fresh id, restored before the reply reaches the client.
                     BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(2), (ushort)Random.Shared.Next(ushort.MaxValue + 1));
-                    result = await upstream.ExchangeAsync(frame, queryLength, tcp, udpSize, cancellationToken).ConfigureAwait(false);
+                    result = await upstream.ExchangeAsync(frame, queryLength, tcp, udpSize, cancellationToken, request.Deadline).ConfigureAwait(false);
                     if (result.Status == ExchangeStatus.CachedClosed)
                     {
                         continue; // the upstream closed a pooled connection: redial

@@ -154,8 +154,10 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     }
 
     /// <summary>Sends <paramref name="frame"/> (2-octet length prefix then the query, id already set) and waits for the
-    /// reply with that id, skipping others. <paramref name="udpSize"/> bounds a UDP reply.</summary>
-    public async ValueTask<ExchangeResult> ExchangeAsync(byte[] frame, int length, bool tcp, int udpSize, CancellationToken cancellationToken)
+    /// reply with that id, skipping others. <paramref name="udpSize"/> bounds a UDP reply; <paramref name="deadline"/> (the
+    /// query's <c>cancel</c> deadline) abandons the exchange when it fires.</summary>
+    public async ValueTask<ExchangeResult> ExchangeAsync(byte[] frame, int length, bool tcp, int udpSize, CancellationToken cancellationToken,
+        CancellationToken deadline = default)
     {
         var proto = Tls is not null ? "tcp-tls" : tcp ? "tcp" : "udp";
         Interlocked.Increment(ref Counters.Requests);
@@ -171,6 +173,8 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         }
         var id = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(2));
         var timeout = RentTimeout(ReadTimeout);
+        // Only queries under a cancel deadline pay for the registration.
+        var onDeadline = deadline.CanBeCanceled ? deadline.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout) : default;
         byte[]? buffer = null;
         try
         {
@@ -222,7 +226,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
         {
-            var error = Describe(connection, exception, timeout.IsCancellationRequested);
+            var error = deadline.IsCancellationRequested ? "context deadline exceeded" : Describe(connection, exception, timeout.IsCancellationRequested);
             connection.Dispose(); // not given back
             if (connection.Cached && connection.Stream is not null && exception is EndOfStreamException or IOException)
             {
@@ -232,6 +236,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         }
         finally
         {
+            onDeadline.Dispose();
             ReturnTimeout(timeout);
             if (buffer is not null)
             {

@@ -15,7 +15,7 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
 /// Changed event builds a new one, so queries never lock.
 /// </summary>
-public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource
+public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource, IMetadataProvider
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LogInterval = TimeSpan.FromMilliseconds(500);
@@ -29,6 +29,7 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
     private k8s.Kubernetes? _client; // owned here only when rate limits wrap it
     private bool _startupPending;
     private volatile KubernetesResolver _resolver;
+    private KubernetesMetadata? _metadata;
 
     /// <param name="options">Parsed block.</param>
     /// <param name="localAddresses">Addresses the server is bound to (wildcards expand to interface addresses) for NS / <c>ns.dns</c>.</param>
@@ -72,6 +73,10 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
 
     /// <summary>Zone transfer (docs/kubernetes-dns.md §9) from the current state: only the exact forward zone apexes.</summary>
     public IReadOnlyList<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial) => _resolver.Transfer(zone, ixfrSerial);
+
+    /// <summary>Publishes the <c>kubernetes/*</c> metadata of this query (only called under a <c>metadata</c> directive).</summary>
+    public void CollectMetadata(DnsRequest request) =>
+        (_metadata ??= new KubernetesMetadata(_options)).Collect(request, _resolver, State);
 
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
