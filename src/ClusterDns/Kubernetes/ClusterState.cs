@@ -22,6 +22,7 @@ public sealed class ClusterState
     private readonly CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>> _slicesByReadyAddress;
     private readonly CompactTrie<PodInfo, PodByName> _pods;
     private readonly CompactTrie<PodInfo, PodByIp> _podsByIp;
+    private readonly MulticlusterData _multicluster;
 
     public static ClusterState Empty { get; } = new(
         ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal),
@@ -32,7 +33,8 @@ public sealed class ClusterState
         CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>>.Empty,
         CompactTrie<PodInfo, PodByName>.Empty,
         CompactTrie<PodInfo, PodByIp>.Empty,
-        0);
+        0,
+        MulticlusterData.Empty);
 
     private ClusterState(
         ImmutableDictionary<string, string> namespaces,
@@ -43,8 +45,10 @@ public sealed class ClusterState
         CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>> slicesByReadyAddress,
         CompactTrie<PodInfo, PodByName> pods,
         CompactTrie<PodInfo, PodByIp> podsByIp,
-        long serial)
+        long serial,
+        MulticlusterData multicluster)
     {
+        _multicluster = multicluster;
         _namespaces = namespaces;
         _services = services;
         _servicesByIp = servicesByIp;
@@ -288,9 +292,57 @@ public sealed class ClusterState
         return With(pods: _pods.Remove(old, PodByName.HashOf(old), byReference: false), podsByIp: byIp);
     }
 
+    public IEnumerable<ServiceImportInfo> ServiceImports => _multicluster.Imports.Values;
+
+    public IEnumerable<McsSliceInfo> McsSlices => _multicluster.Slices.Values;
+
+    public int ServiceImportCount => _multicluster.Imports.Count;
+
+    public ServiceImportInfo? GetServiceImport(string ns, string name) =>
+        _multicluster.Imports.TryGetValue((ns, name), out var found) ? found : null;
+
+    public McsSliceInfo? GetMcsSlice(string ns, string name) =>
+        _multicluster.Slices.TryGetValue((ns, name), out var found) ? found : null;
+
+    /// <summary>Multicluster slices of the ServiceImport <paramref name="ns"/>/<paramref name="service"/>, in arrival order.</summary>
+    public ImmutableArray<McsSliceInfo> GetMcsSlices(string ns, string service) =>
+        _multicluster.SlicesByImport.TryGetValue((ns, service), out var found) ? found : [];
+
+    public ClusterState WithServiceImport(ServiceImportInfo import) =>
+        With(multicluster: _multicluster with { Imports = _multicluster.Imports.SetItem((import.Namespace, import.Name), import) });
+
+    public ClusterState WithoutServiceImport(string ns, string name) =>
+        _multicluster.Imports.ContainsKey((ns, name))
+            ? With(multicluster: _multicluster with { Imports = _multicluster.Imports.Remove((ns, name)) })
+            : this;
+
+    public ClusterState WithMcsSlice(McsSliceInfo slice)
+    {
+        var state = WithoutMcsSlice(slice.Slice.Namespace, slice.Slice.Name);
+        var m = state._multicluster;
+        var key = (slice.Slice.Namespace, slice.Slice.ServiceName);
+        var list = m.SlicesByImport.TryGetValue(key, out var found) ? found.Add(slice) : [slice];
+        return state.With(multicluster: new MulticlusterData(m.Imports, m.Slices.SetItem((slice.Slice.Namespace, slice.Slice.Name), slice),
+            m.SlicesByImport.SetItem(key, list)));
+    }
+
+    public ClusterState WithoutMcsSlice(string ns, string name)
+    {
+        if (GetMcsSlice(ns, name) is not { } old)
+        {
+            return this;
+        }
+        var m = _multicluster;
+        var key = (ns, old.Slice.ServiceName);
+        var list = m.SlicesByImport[key].Remove(old, ReferenceEqualityComparer.Instance);
+        return With(multicluster: new MulticlusterData(m.Imports, m.Slices.Remove((ns, name)),
+            list.IsEmpty ? m.SlicesByImport.Remove(key) : m.SlicesByImport.SetItem(key, list)));
+    }
+
     /// <summary>Convenience for tests and snapshot loading.</summary>
     public static ClusterState Build(IEnumerable<string>? namespaces = null, IEnumerable<ServiceInfo>? services = null,
-        IEnumerable<EndpointSliceInfo>? slices = null, IEnumerable<PodInfo>? pods = null, long serial = 0)
+        IEnumerable<EndpointSliceInfo>? slices = null, IEnumerable<PodInfo>? pods = null, long serial = 0,
+        IEnumerable<ServiceImportInfo>? imports = null, IEnumerable<McsSliceInfo>? mcsSlices = null)
     {
         var s = Empty;
         foreach (var ns in namespaces ?? [])
@@ -308,6 +360,14 @@ public sealed class ClusterState
         foreach (var p in pods ?? [])
         {
             s = s.WithPod(p);
+        }
+        foreach (var i in imports ?? [])
+        {
+            s = s.WithServiceImport(i);
+        }
+        foreach (var m in mcsSlices ?? [])
+        {
+            s = s.WithMcsSlice(m);
         }
         return s.WithSerial(serial);
     }
@@ -418,10 +478,23 @@ public sealed class ClusterState
         CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>>? slicesByReadyAddress = null,
         CompactTrie<PodInfo, PodByName>? pods = null,
         CompactTrie<PodInfo, PodByIp>? podsByIp = null,
-        long? serial = null) =>
+        long? serial = null,
+        MulticlusterData? multicluster = null) =>
         new(namespaces ?? _namespaces, services ?? _services, servicesByIp ?? _servicesByIp, slices ?? _slices,
             slicesByService ?? _slicesByService, slicesByReadyAddress ?? _slicesByReadyAddress, pods ?? _pods,
-            podsByIp ?? _podsByIp, serial ?? Serial);
+            podsByIp ?? _podsByIp, serial ?? Serial, multicluster ?? _multicluster);
+
+    /// <summary>ServiceImports and multicluster slices (MCS): few objects, plain immutable maps.</summary>
+    private sealed record MulticlusterData(
+        ImmutableDictionary<(string Ns, string Name), ServiceImportInfo> Imports,
+        ImmutableDictionary<(string Ns, string Name), McsSliceInfo> Slices,
+        ImmutableDictionary<(string Ns, string Service), ImmutableArray<McsSliceInfo>> SlicesByImport)
+    {
+        public static readonly MulticlusterData Empty = new(
+            ImmutableDictionary<(string, string), ServiceImportInfo>.Empty,
+            ImmutableDictionary<(string, string), McsSliceInfo>.Empty,
+            ImmutableDictionary<(string, string), ImmutableArray<McsSliceInfo>>.Empty);
+    }
 
     private readonly struct ServiceByName : ITrieKey<ServiceInfo>
     {
