@@ -16,10 +16,15 @@ public sealed record ServicePortInfo(string Name, string Protocol, int Port)
 public sealed record ServiceInfo(string Namespace, string Name, ServiceKind Kind, ImmutableArray<string> ClusterIPs,
     string? ExternalName, ImmutableArray<ServicePortInfo> Ports)
 {
+    /// <summary><c>spec.externalIPs</c>, then each <c>status.loadBalancer.ingress</c> IP (or, without one, its
+    /// hostname): what the k8s_external plugin answers.</summary>
+    public ImmutableArray<string> ExternalAddresses { get; init; } = [];
+
     // ImmutableArray compares by reference; records must compare by content so diffs and tests work.
     public bool Equals(ServiceInfo? other) =>
         other is not null && Namespace == other.Namespace && Name == other.Name && Kind == other.Kind
-        && ExternalName == other.ExternalName && Seq.Equal(ClusterIPs, other.ClusterIPs) && Seq.Equal(Ports, other.Ports);
+        && ExternalName == other.ExternalName && Seq.Equal(ClusterIPs, other.ClusterIPs) && Seq.Equal(Ports, other.Ports)
+        && Seq.Equal(ExternalAddresses, other.ExternalAddresses);
 
     public override int GetHashCode() => HashCode.Combine(Namespace, Name, Kind);
 }

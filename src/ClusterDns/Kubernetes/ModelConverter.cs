@@ -65,7 +65,23 @@ public static class ModelConverter
         else ports = ServicePortInfo.SentinelOnly;
 
         return new ServiceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, kind, ips,
-            kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports);
+            kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports) { ExternalAddresses = ExternalAddresses(s) };
+    }
+
+    private static ImmutableArray<string> ExternalAddresses(V1Service s)
+    {
+        var external = s.Spec?.ExternalIPs;
+        var ingress = s.Status?.LoadBalancer?.Ingress;
+        if ((external is null || external.Count == 0) && (ingress is null || ingress.Count == 0)) return [];
+        var b = ImmutableArray.CreateBuilder<string>();
+        if (external is not null) foreach (var ip in external) if (!string.IsNullOrEmpty(ip)) b.Add(ip);
+        if (ingress is not null)
+            foreach (var lb in ingress)
+            {
+                if (!string.IsNullOrEmpty(lb?.Ip)) b.Add(lb.Ip);
+                else if (!string.IsNullOrEmpty(lb?.Hostname)) b.Add(lb.Hostname);
+            }
+        return b.ToImmutable();
     }
 
     public static EndpointSliceInfo? ToSlice(V1EndpointSlice s)
