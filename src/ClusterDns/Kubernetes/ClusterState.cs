@@ -12,7 +12,7 @@ namespace ClusterDns.Kubernetes;
 /// entry); index values for one key are one record or an array, never a one-element array; the by-address indexes
 /// hold one small (address, value) pair per address, the address string being the model's own.
 /// </remarks>
-public sealed class ClusterState
+public sealed partial class ClusterState
 {
     private readonly ImmutableDictionary<string, string> _namespaces;
     private readonly CompactTrie<ServiceInfo, ServiceByName> _services;
@@ -292,53 +292,6 @@ public sealed class ClusterState
         return With(pods: _pods.Remove(old, PodByName.HashOf(old), byReference: false), podsByIp: byIp);
     }
 
-    public IEnumerable<ServiceImportInfo> ServiceImports => _multicluster.Imports.Values;
-
-    public IEnumerable<McsSliceInfo> McsSlices => _multicluster.Slices.Values;
-
-    public int ServiceImportCount => _multicluster.Imports.Count;
-
-    public ServiceImportInfo? GetServiceImport(string ns, string name) =>
-        _multicluster.Imports.TryGetValue((ns, name), out var found) ? found : null;
-
-    public McsSliceInfo? GetMcsSlice(string ns, string name) =>
-        _multicluster.Slices.TryGetValue((ns, name), out var found) ? found : null;
-
-    /// <summary>Multicluster slices of the ServiceImport <paramref name="ns"/>/<paramref name="service"/>, in arrival order.</summary>
-    public ImmutableArray<McsSliceInfo> GetMcsSlices(string ns, string service) =>
-        _multicluster.SlicesByImport.TryGetValue((ns, service), out var found) ? found : [];
-
-    public ClusterState WithServiceImport(ServiceImportInfo import) =>
-        With(multicluster: _multicluster with { Imports = _multicluster.Imports.SetItem((import.Namespace, import.Name), import) });
-
-    public ClusterState WithoutServiceImport(string ns, string name) =>
-        _multicluster.Imports.ContainsKey((ns, name))
-            ? With(multicluster: _multicluster with { Imports = _multicluster.Imports.Remove((ns, name)) })
-            : this;
-
-    public ClusterState WithMcsSlice(McsSliceInfo slice)
-    {
-        var state = WithoutMcsSlice(slice.Slice.Namespace, slice.Slice.Name);
-        var m = state._multicluster;
-        var key = (slice.Slice.Namespace, slice.Slice.ServiceName);
-        var list = m.SlicesByImport.TryGetValue(key, out var found) ? found.Add(slice) : [slice];
-        return state.With(multicluster: new MulticlusterData(m.Imports, m.Slices.SetItem((slice.Slice.Namespace, slice.Slice.Name), slice),
-            m.SlicesByImport.SetItem(key, list)));
-    }
-
-    public ClusterState WithoutMcsSlice(string ns, string name)
-    {
-        if (GetMcsSlice(ns, name) is not { } old)
-        {
-            return this;
-        }
-        var m = _multicluster;
-        var key = (ns, old.Slice.ServiceName);
-        var list = m.SlicesByImport[key].Remove(old, ReferenceEqualityComparer.Instance);
-        return With(multicluster: new MulticlusterData(m.Imports, m.Slices.Remove((ns, name)),
-            list.IsEmpty ? m.SlicesByImport.Remove(key) : m.SlicesByImport.SetItem(key, list)));
-    }
-
     /// <summary>Convenience for tests and snapshot loading.</summary>
     public static ClusterState Build(IEnumerable<string>? namespaces = null, IEnumerable<ServiceInfo>? services = null,
         IEnumerable<EndpointSliceInfo>? slices = null, IEnumerable<PodInfo>? pods = null, long serial = 0,
@@ -484,17 +437,6 @@ public sealed class ClusterState
             slicesByService ?? _slicesByService, slicesByReadyAddress ?? _slicesByReadyAddress, pods ?? _pods,
             podsByIp ?? _podsByIp, serial ?? Serial, multicluster ?? _multicluster);
 
-    /// <summary>ServiceImports and multicluster slices (MCS): few objects, plain immutable maps.</summary>
-    private sealed record MulticlusterData(
-        ImmutableDictionary<(string Ns, string Name), ServiceImportInfo> Imports,
-        ImmutableDictionary<(string Ns, string Name), McsSliceInfo> Slices,
-        ImmutableDictionary<(string Ns, string Service), ImmutableArray<McsSliceInfo>> SlicesByImport)
-    {
-        public static readonly MulticlusterData Empty = new(
-            ImmutableDictionary<(string, string), ServiceImportInfo>.Empty,
-            ImmutableDictionary<(string, string), McsSliceInfo>.Empty,
-            ImmutableDictionary<(string, string), ImmutableArray<McsSliceInfo>>.Empty);
-    }
 
     private readonly struct ServiceByName : ITrieKey<ServiceInfo>
     {
