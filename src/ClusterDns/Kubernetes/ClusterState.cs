@@ -12,7 +12,7 @@ namespace ClusterDns.Kubernetes;
 /// entry); index values for one key are one record or an array, never a one-element array; the by-address indexes
 /// hold one small (address, value) pair per address, the address string being the model's own.
 /// </remarks>
-public sealed class ClusterState
+public sealed partial class ClusterState
 {
     private readonly ImmutableDictionary<string, string> _namespaces;
     private readonly CompactTrie<ServiceInfo, ServiceByName> _services;
@@ -22,6 +22,7 @@ public sealed class ClusterState
     private readonly CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>> _slicesByReadyAddress;
     private readonly CompactTrie<PodInfo, PodByName> _pods;
     private readonly CompactTrie<PodInfo, PodByIp> _podsByIp;
+    private readonly MulticlusterData _multicluster;
 
     public static ClusterState Empty { get; } = new(
         ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal),
@@ -32,7 +33,8 @@ public sealed class ClusterState
         CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>>.Empty,
         CompactTrie<PodInfo, PodByName>.Empty,
         CompactTrie<PodInfo, PodByIp>.Empty,
-        0);
+        0,
+        MulticlusterData.Empty);
 
     private ClusterState(
         ImmutableDictionary<string, string> namespaces,
@@ -43,8 +45,10 @@ public sealed class ClusterState
         CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>> slicesByReadyAddress,
         CompactTrie<PodInfo, PodByName> pods,
         CompactTrie<PodInfo, PodByIp> podsByIp,
-        long serial)
+        long serial,
+        MulticlusterData multicluster)
     {
+        _multicluster = multicluster;
         _namespaces = namespaces;
         _services = services;
         _servicesByIp = servicesByIp;
@@ -290,7 +294,8 @@ public sealed class ClusterState
 
     /// <summary>Convenience for tests and snapshot loading.</summary>
     public static ClusterState Build(IEnumerable<string>? namespaces = null, IEnumerable<ServiceInfo>? services = null,
-        IEnumerable<EndpointSliceInfo>? slices = null, IEnumerable<PodInfo>? pods = null, long serial = 0)
+        IEnumerable<EndpointSliceInfo>? slices = null, IEnumerable<PodInfo>? pods = null, long serial = 0,
+        IEnumerable<ServiceImportInfo>? imports = null, IEnumerable<McsSliceInfo>? mcsSlices = null)
     {
         var s = Empty;
         foreach (var ns in namespaces ?? [])
@@ -308,6 +313,14 @@ public sealed class ClusterState
         foreach (var p in pods ?? [])
         {
             s = s.WithPod(p);
+        }
+        foreach (var i in imports ?? [])
+        {
+            s = s.WithServiceImport(i);
+        }
+        foreach (var m in mcsSlices ?? [])
+        {
+            s = s.WithMcsSlice(m);
         }
         return s.WithSerial(serial);
     }
@@ -418,10 +431,12 @@ public sealed class ClusterState
         CompactTrie<Keyed<EndpointSliceInfo>, ByAddress<EndpointSliceInfo>>? slicesByReadyAddress = null,
         CompactTrie<PodInfo, PodByName>? pods = null,
         CompactTrie<PodInfo, PodByIp>? podsByIp = null,
-        long? serial = null) =>
+        long? serial = null,
+        MulticlusterData? multicluster = null) =>
         new(namespaces ?? _namespaces, services ?? _services, servicesByIp ?? _servicesByIp, slices ?? _slices,
             slicesByService ?? _slicesByService, slicesByReadyAddress ?? _slicesByReadyAddress, pods ?? _pods,
-            podsByIp ?? _podsByIp, serial ?? Serial);
+            podsByIp ?? _podsByIp, serial ?? Serial, multicluster ?? _multicluster);
+
 
     private readonly struct ServiceByName : ITrieKey<ServiceInfo>
     {

@@ -66,6 +66,35 @@ internal sealed class PodOps : KindOps<PodInfo>
     }
 }
 
+internal sealed class ServiceImportOps : KindOps<ServiceImportInfo>
+{
+    public static readonly ServiceImportOps Instance = new();
+    public override string Resource => "serviceimports";
+    public override (string Ns, string Name) Key(ServiceImportInfo item) => (item.Namespace, item.Name);
+    public override ServiceImportInfo? Get(ClusterState s, (string Ns, string Name) key) => s.GetServiceImport(key.Ns, key.Name);
+    public override ClusterState With(ClusterState s, ServiceImportInfo item) => s.WithServiceImport(item);
+    public override ClusterState Without(ClusterState s, (string Ns, string Name) key) => s.WithoutServiceImport(key.Ns, key.Name);
+    public override IEnumerable<ServiceImportInfo> All(ClusterState s) => s.ServiceImports;
+    public override bool Equal(ServiceImportInfo a, ServiceImportInfo b) => a.Equals(b);
+    public override bool BumpsSerial(ServiceImportInfo? old, ServiceImportInfo? now) => SerialRules.ImportChanged(old, now);
+    public override void Touch(ChangeBuilder change, ServiceImportInfo item) => change.MulticlusterChanged = true;
+}
+
+/// <summary>EndpointSlices labelled multicluster.kubernetes.io/service-name (their own watch, as CoreDNS's informer).</summary>
+internal sealed class McsSliceOps : KindOps<McsSliceInfo>
+{
+    public static readonly McsSliceOps Instance = new();
+    public override string Resource => "endpointslices (multicluster)";
+    public override (string Ns, string Name) Key(McsSliceInfo item) => (item.Slice.Namespace, item.Slice.Name);
+    public override McsSliceInfo? Get(ClusterState s, (string Ns, string Name) key) => s.GetMcsSlice(key.Ns, key.Name);
+    public override ClusterState With(ClusterState s, McsSliceInfo item) => s.WithMcsSlice(item);
+    public override ClusterState Without(ClusterState s, (string Ns, string Name) key) => s.WithoutMcsSlice(key.Ns, key.Name);
+    public override IEnumerable<McsSliceInfo> All(ClusterState s) => s.McsSlices;
+    public override bool Equal(McsSliceInfo a, McsSliceInfo b) => a.Equals(b);
+    public override bool BumpsSerial(McsSliceInfo? old, McsSliceInfo? now) => SerialRules.ImportChanged(old, now);
+    public override void Touch(ChangeBuilder change, McsSliceInfo item) => change.MulticlusterChanged = true;
+}
+
 /// <summary>Namespaces are plain names; the key's namespace part is empty.</summary>
 internal sealed class NamespaceOps : KindOps<string>
 {
@@ -88,8 +117,9 @@ internal sealed class ChangeBuilder(bool relisted)
     public bool PodsChanged { get; set; }
     public HashSet<string> PodIps { get; } = new(StringComparer.Ordinal);
     public bool BumpSerial { get; set; }
-    public bool Any => Services.Count > 0 || NamespacesChanged || PodsChanged;
-    public ClusterChange Build() => new(Services, NamespacesChanged, PodsChanged, relisted) { PodIps = PodIps };
+    public bool MulticlusterChanged { get; set; }
+    public bool Any => Services.Count > 0 || NamespacesChanged || PodsChanged || MulticlusterChanged;
+    public ClusterChange Build() => new(Services, NamespacesChanged, PodsChanged, relisted) { PodIps = PodIps, MulticlusterChanged = MulticlusterChanged };
 }
 
 /// <summary>
@@ -123,6 +153,8 @@ internal sealed class ClusterStore(TimeProvider time, ILogger logger)
             s = ReplaceCore(NamespaceOps.Instance, s, c, [.. loaded.Namespaces.Keys]);
             s = ReplaceCore(ServiceOps.Instance, s, c, [.. loaded.Services]);
             s = ReplaceCore(SliceOps.Instance, s, c, [.. loaded.Slices]);
+            s = ReplaceCore(ServiceImportOps.Instance, s, c, [.. loaded.ServiceImports]);
+            s = ReplaceCore(McsSliceOps.Instance, s, c, [.. loaded.McsSlices]);
             return ReplaceCore(PodOps.Instance, s, c, [.. loaded.Pods]);
         });
 

@@ -93,12 +93,54 @@ public sealed class KubernetesClusterSource : IClusterSource
                 ConvertPod, PodOps.Instance));
         }
 
+        if (o.WatchMulticluster)
+        {
+            AddMulticluster(starts);
+        }
+
         _sync.Expect(starts.Count);
         foreach (var start in starts)
         {
             _loops.Add(Task.Run(start));
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>MCS (only with a multicluster zone, as CoreDNS): ServiceImports, and EndpointSlices that carry the
+    /// multicluster.kubernetes.io/service-name label, each with its own list/watch.</summary>
+    private void AddMulticluster(List<Func<Task>> starts)
+    {
+        const string group = V1Alpha1ServiceImport.KubeGroup, version = V1Alpha1ServiceImport.KubeVersion, plural = V1Alpha1ServiceImport.KubePlural;
+        var custom = _client.CustomObjects;
+        starts.Add(Loop(new ResourceApi<V1Alpha1ServiceImport>(
+                async (cont, limit, c) =>
+                {
+                    using var response = await custom.ListClusterCustomObjectWithHttpMessagesAsync<V1Alpha1ServiceImportList>(group, version,
+                        plural, continueParameter: cont, limit: limit, cancellationToken: c).ConfigureAwait(false);
+                    return Page(response.Body);
+                },
+                (rv, timeout, onError, c) => Typed<V1Alpha1ServiceImport>(custom.WatchListClusterCustomObjectAsync(group, version, plural,
+                    allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: c))),
+            (m, _) => ModelConverter.ToServiceImport(m), ServiceImportOps.Instance));
+
+        var discovery = _client.DiscoveryV1;
+        const string selector = ModelConverter.McsServiceNameLabel;
+        starts.Add(Loop(new ResourceApi<V1EndpointSlice>(
+                async (cont, limit, c) => Page(await discovery.ListEndpointSliceForAllNamespacesAsync(continueParameter: cont,
+                    limit: limit, labelSelector: selector, cancellationToken: c).ConfigureAwait(false)),
+                (rv, timeout, onError, c) => discovery.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true,
+                    resourceVersion: rv, timeoutSeconds: timeout, labelSelector: selector, onError: onError, cancellationToken: c)),
+            (m, _) => ModelConverter.ToMcsSlice(m), McsSliceOps.Instance));
+    }
+
+    /// <summary>The custom-object watch yields untyped objects: read each event into <typeparamref name="T"/>.</summary>
+    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(IAsyncEnumerable<(WatchEventType, object)> events)
+    {
+        await foreach (var (type, obj) in events.ConfigureAwait(false))
+        {
+            var json = obj is System.Text.Json.JsonElement element ? element.GetRawText() : KubernetesJson.Serialize(obj);
+            yield return (type, KubernetesJson.Deserialize<T>(json));
+        }
     }
 
     public Task<bool> WaitForSyncAsync(TimeSpan timeout, CancellationToken ct) => _sync.WaitAsync(timeout, _options.Time, ct);

@@ -16,10 +16,15 @@ public sealed record ServicePortInfo(string Name, string Protocol, int Port)
 public sealed record ServiceInfo(string Namespace, string Name, ServiceKind Kind, ImmutableArray<string> ClusterIPs,
     string? ExternalName, ImmutableArray<ServicePortInfo> Ports)
 {
+    /// <summary><c>spec.externalIPs</c>, then each <c>status.loadBalancer.ingress</c> IP (or, without one, its
+    /// hostname): what the k8s_external plugin answers.</summary>
+    public ImmutableArray<string> ExternalAddresses { get; init; } = [];
+
     // ImmutableArray compares by reference; records must compare by content so diffs and tests work.
     public bool Equals(ServiceInfo? other) =>
         other is not null && Namespace == other.Namespace && Name == other.Name && Kind == other.Kind
-        && ExternalName == other.ExternalName && Seq.Equal(ClusterIPs, other.ClusterIPs) && Seq.Equal(Ports, other.Ports);
+        && ExternalName == other.ExternalName && Seq.Equal(ClusterIPs, other.ClusterIPs) && Seq.Equal(Ports, other.Ports)
+        && Seq.Equal(ExternalAddresses, other.ExternalAddresses);
 
     public override int GetHashCode() => HashCode.Combine(Namespace, Name, Kind);
 }
@@ -46,6 +51,26 @@ public sealed record EndpointSliceInfo(string Namespace, string Name, string Ser
 
 public sealed record PodInfo(string Namespace, string Name, string PodIP);
 
+/// <summary>The MCS ServiceImport's <c>spec.type</c> (multicluster.x-k8s.io/v1alpha1).</summary>
+public enum ServiceImportType { ClusterSetIP, Headless }
+
+/// <summary>A ServiceImport (Multi-Cluster Services API): the clusterset IPs and ports of a service exported from the
+/// clusters of a clusterset. Only watched when the kubernetes plugin has a <c>multicluster</c> zone.</summary>
+public sealed record ServiceImportInfo(string Namespace, string Name, ServiceImportType Type, ImmutableArray<string> Ips,
+    ImmutableArray<ServicePortInfo> Ports)
+{
+    public bool Equals(ServiceImportInfo? other) =>
+        other is not null && Namespace == other.Namespace && Name == other.Name && Type == other.Type
+        && Seq.Equal(Ips, other.Ips) && Seq.Equal(Ports, other.Ports);
+
+    public override int GetHashCode() => HashCode.Combine(Namespace, Name, Type);
+}
+
+/// <summary>An EndpointSlice labelled <c>multicluster.kubernetes.io/service-name</c>: endpoints of a ServiceImport
+/// (<see cref="EndpointSliceInfo.ServiceName"/> is the import's name) from the cluster <paramref name="ClusterId"/>
+/// (the <c>multicluster.kubernetes.io/source-cluster</c> label).</summary>
+public sealed record McsSliceInfo(EndpointSliceInfo Slice, string ClusterId);
+
 /// <summary>What one published state change touched. Services holds (namespace, service) pairs, for slices the owning service.</summary>
 public sealed record ClusterChange(IReadOnlySet<(string Namespace, string Service)> Services, bool NamespacesChanged, bool PodsChanged,
     bool Relisted)
@@ -53,6 +78,9 @@ public sealed record ClusterChange(IReadOnlySet<(string Namespace, string Servic
     /// <summary>IPs (before and after) of the pods this change touched, so a consumer can update per IP instead of
     /// rescanning every pod; null when unknown.</summary>
     public IReadOnlySet<string>? PodIps { get; init; }
+
+    /// <summary>A ServiceImport or a multicluster EndpointSlice changed.</summary>
+    public bool MulticlusterChanged { get; init; }
 }
 
 internal static class Seq

@@ -65,7 +65,23 @@ public static class ModelConverter
         else ports = ServicePortInfo.SentinelOnly;
 
         return new ServiceInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, kind, ips,
-            kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports);
+            kind == ServiceKind.ExternalName ? spec?.ExternalName : null, ports) { ExternalAddresses = ExternalAddresses(s) };
+    }
+
+    private static ImmutableArray<string> ExternalAddresses(V1Service s)
+    {
+        var external = s.Spec?.ExternalIPs;
+        var ingress = s.Status?.LoadBalancer?.Ingress;
+        if ((external is null || external.Count == 0) && (ingress is null || ingress.Count == 0)) return [];
+        var b = ImmutableArray.CreateBuilder<string>();
+        if (external is not null) foreach (var ip in external) if (!string.IsNullOrEmpty(ip)) b.Add(ip);
+        if (ingress is not null)
+            foreach (var lb in ingress)
+            {
+                if (!string.IsNullOrEmpty(lb?.Ip)) b.Add(lb.Ip);
+                else if (!string.IsNullOrEmpty(lb?.Hostname)) b.Add(lb.Hostname);
+            }
+        return b.ToImmutable();
     }
 
     public static EndpointSliceInfo? ToSlice(V1EndpointSlice s)
@@ -119,6 +135,39 @@ public static class ModelConverter
         return b.ToImmutable();
     }
 
+    /// <summary>MCS: the label naming a multicluster slice's ServiceImport, and the one naming its source cluster.</summary>
+    public const string McsServiceNameLabel = "multicluster.kubernetes.io/service-name";
+    public const string McsSourceClusterLabel = "multicluster.kubernetes.io/source-cluster";
+
+    public static ServiceImportInfo? ToServiceImport(V1Alpha1ServiceImport s)
+    {
+        var meta = s.Metadata;
+        if (meta?.Name is null) return null;
+        var spec = s.Spec;
+        var type = spec?.Type == "Headless" ? ServiceImportType.Headless : ServiceImportType.ClusterSetIP;
+        ImmutableArray<string> ips = spec?.Ips is { Count: > 0 } list ? NonNull(list) : [];
+        ImmutableArray<ServicePortInfo> ports = ServicePortInfo.SentinelOnly;
+        if (spec?.Ports is { Count: > 0 } sp)
+        {
+            var b = ImmutableArray.CreateBuilder<ServicePortInfo>(sp.Count);
+            foreach (var p in sp) if (p is not null) b.Add(Interner.Port(p.Name, p.Protocol, p.Port));
+            if (b.Count > 0) ports = b.ToImmutable();
+        }
+        return new ServiceImportInfo(Interner.Intern(meta.NamespaceProperty ?? ""), meta.Name, type, ips, ports);
+    }
+
+    /// <summary>A slice labelled <see cref="McsServiceNameLabel"/> as endpoints of that ServiceImport; null otherwise.</summary>
+    public static McsSliceInfo? ToMcsSlice(V1EndpointSlice s)
+    {
+        if (s.Metadata?.Labels is not { } labels || !labels.TryGetValue(McsServiceNameLabel, out var service) || service is null
+            || ToSlice(s) is not { } slice)
+        {
+            return null;
+        }
+        var cluster = labels.TryGetValue(McsSourceClusterLabel, out var c) && c is not null ? Interner.Intern(c) : "";
+        return new McsSliceInfo(slice with { ServiceName = service }, cluster);
+    }
+
     public static PodInfo? ToPod(V1Pod p) =>
         p.Metadata?.Name is null ? null : new PodInfo(Interner.Intern(p.Metadata.NamespaceProperty ?? ""), p.Metadata.Name, p.Status?.PodIP ?? "");
 
@@ -152,6 +201,9 @@ public static class SerialRules
             if (x.Hostname != y.Hostname || !Seq.Equal(x.Addresses, y.Addresses) || (zonal && x.Zone != y.Zone)) return true;
         }
     }
+
+    /// <summary>Multicluster objects: any change moves the serial (they are small and rare).</summary>
+    public static bool ImportChanged<T>(T? a, T? b) where T : class => !Equals(a, b);
 
     public static bool PodChanged(PodInfo? a, PodInfo? b)
     {

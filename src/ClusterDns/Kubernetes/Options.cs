@@ -29,6 +29,9 @@ public sealed record WatchOptions
     /// <summary>False with `noendpoints`.</summary>
     public bool WatchEndpointSlices { get; init; } = true;
 
+    /// <summary>A `multicluster` zone is configured: watch ServiceImports and multicluster EndpointSlices.</summary>
+    public bool WatchMulticluster { get; init; }
+
     public int PageSize { get; init; } = 500;
 
     /// <summary>Sent as timeoutSeconds; the server ends the watch after it and we re-watch.</summary>

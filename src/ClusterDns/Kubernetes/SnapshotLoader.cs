@@ -151,7 +151,14 @@ public static class SnapshotLoader
                 if (ModelConverter.ToService(KubernetesJson.Deserialize<V1Service>(raw)) is { } svc) acc.Services.Add(svc);
                 break;
             case "EndpointSlice":
-                if (ModelConverter.ToSlice(KubernetesJson.Deserialize<V1EndpointSlice>(raw)) is { } slice) acc.Slices.Add(slice);
+            {
+                var model = KubernetesJson.Deserialize<V1EndpointSlice>(raw);
+                if (ModelConverter.ToSlice(model) is { } slice) acc.Slices.Add(slice);
+                if (ModelConverter.ToMcsSlice(model) is { } mcs) acc.McsSlices.Add(mcs);
+                break;
+            }
+            case "ServiceImport":
+                if (ModelConverter.ToServiceImport(KubernetesJson.Deserialize<V1Alpha1ServiceImport>(raw)) is { } import) acc.Imports.Add(import);
                 break;
             case "Pod":
                 var pod = KubernetesJson.Deserialize<V1Pod>(raw);
@@ -273,6 +280,8 @@ public static class SnapshotLoader
         public List<ServiceInfo> Services { get; } = [];
         public List<EndpointSliceInfo> Slices { get; } = [];
         public List<PodInfo> Pods { get; } = [];
+        public List<ServiceImportInfo> Imports { get; } = [];
+        public List<McsSliceInfo> McsSlices { get; } = [];
 
         public ClusterState ToState()
         {
@@ -282,7 +291,7 @@ public static class SnapshotLoader
             foreach (var s in Slices) names.Add(s.Namespace);
             foreach (var p in Pods) names.Add(p.Namespace);
             names.Remove("");
-            return ClusterState.Build(names, Services, Slices, Pods);
+            return ClusterState.Build(names, Services, Slices, Pods, imports: Imports, mcsSlices: McsSlices);
         }
     }
 }

@@ -22,6 +22,7 @@ public static class BuiltinPlugins
         Header.HeaderSetup.Descriptor,
         Health.HealthSetup.Descriptor,
         Hosts.HostsSetup.Descriptor,
+        K8sExternal.K8sExternalSetup.Descriptor,
         Kubernetes.KubernetesSetup.Descriptor,
         Loadbalance.LoadbalanceSetup.Descriptor,
         Local.LocalSetup.Descriptor,

@@ -74,6 +74,26 @@ public sealed partial class ManifestTests
     }
 
     [Fact]
+    public void Multicluster_component_grants_serviceimports_to_the_same_account_and_the_base_role_does_not()
+    {
+        var source = File.ReadAllText(Path.Combine(RepoRoot(), "src", "ClusterDns", "Kubernetes", "KubernetesClusterSource.cs"));
+        Assert.Contains("ServiceImportOps.Instance", source, StringComparison.Ordinal);
+        var component = Path.Combine(RepoRoot(), "deploy", "components", "multicluster");
+        Assert.Contains("kind: Component", File.ReadAllText(Path.Combine(component, "kustomization.yaml")), StringComparison.Ordinal);
+        Assert.Contains("- rbac.yaml", File.ReadAllText(Path.Combine(component, "kustomization.yaml")), StringComparison.Ordinal);
+        var objects = KubernetesYaml.LoadAllFromString(File.ReadAllText(Path.Combine(component, "rbac.yaml")));
+        var mcs = new Rbac(Assert.Single(objects.OfType<V1ClusterRole>()).Rules.ToList());
+        Assert.True(mcs.Allows("list", "multicluster.x-k8s.io", "serviceimports"));
+        Assert.True(mcs.Allows("watch", "multicluster.x-k8s.io", "serviceimports"));
+        Assert.False(mcs.Allows("get", "multicluster.x-k8s.io", "serviceimports"));
+        Assert.False(Rbac.FromManifest(DeployPath("rbac.yaml")).Allows("list", "multicluster.x-k8s.io", "serviceimports"));
+        var binding = Assert.Single(objects.OfType<V1ClusterRoleBinding>());
+        var subject = Assert.Single(binding.Subjects);
+        var account = Assert.Single(Load("rbac.yaml").OfType<V1ServiceAccount>());
+        Assert.Equal((account.Metadata.Name, "kube-system"), (subject.Name, subject.NamespaceProperty));
+    }
+
+    [Fact]
     public void Configmap_corefile_builds()
     {
         var config = PluginTestSupport.Build(Corefile());

@@ -18,6 +18,7 @@ public sealed class PluginReadmeTests
     private static string Folder(string plugin) => plugin switch
     {
         "loadbalance" => "Loadbalance",
+        "k8s_external" => "K8sExternal",
         _ => char.ToUpperInvariant(plugin[0]) + plugin[1..],
     };
 

@@ -17,7 +17,7 @@ using Microsoft.Extensions.Logging;
 namespace ClusterDns.Tests.TestSupport;
 
 /// <summary>The resources the test API server serves, cluster-wide.</summary>
-public enum ApiResource { Namespaces, Services, EndpointSlices, Pods }
+public enum ApiResource { Namespaces, Services, EndpointSlices, Pods, ServiceImports }
 
 /// <summary>One list or watch request the test API server served: when, with which credentials, for what.</summary>
 public sealed record ApiRequest(DateTime Time, string? Authorization, ApiResource Resource, bool Watch);
@@ -46,7 +46,7 @@ public sealed record TestApiServerOptions
 /// <summary>
 /// A small in-process Kubernetes API server (Kestrel on 127.0.0.1, or HTTPS on any address with bearer-token and
 /// RBAC checks: <see cref="TestApiServerOptions"/>) speaking the real list/watch protocol for
-/// namespaces, services, endpointslices and pods: paged LIST (limit/continue, 410 for an expired continue),
+/// namespaces, services, endpointslices, pods and (MCS) serviceimports: paged LIST (limit/continue, 410 for an expired continue),
 /// label and field selectors, WATCH as a chunked JSON-lines stream replayed from an event history after the given
 /// resourceVersion, BOOKMARKs, 410 Gone (as an ERROR event or as HTTP status) after compaction, and fault
 /// injection (cut streams, outage with 503).
@@ -59,9 +59,9 @@ public sealed class TestApiServer : IAsyncDisposable
     private readonly Dictionary<ApiResource, SortedDictionary<string, JsonObject>> _objects = [];
     private readonly List<HistoryEntry> _history = [];
     private readonly List<Subscriber> _subscribers = [];
-    private readonly int[] _lists = new int[4];
-    private readonly int[] _watches = new int[4];
-    private readonly string?[] _lastWatchRv = new string?[4];
+    private readonly int[] _lists = new int[AllResources.Length];
+    private readonly int[] _watches = new int[AllResources.Length];
+    private readonly string?[] _lastWatchRv = new string?[AllResources.Length];
     private readonly WebApplication _app;
     private long _rv = 1;
     private long _compactedRv = 1;
@@ -312,6 +312,7 @@ public sealed class TestApiServer : IAsyncDisposable
             "/api/v1/services" => ApiResource.Services,
             "/apis/discovery.k8s.io/v1/endpointslices" => ApiResource.EndpointSlices,
             "/api/v1/pods" => ApiResource.Pods,
+            "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports" => ApiResource.ServiceImports,
             _ => null,
         };
         if (resource is not { } r || ctx.Request.Method != "GET")
@@ -588,6 +589,7 @@ public sealed class TestApiServer : IAsyncDisposable
         ApiResource.Namespaces => ("v1", "Namespace"),
         ApiResource.Services => ("v1", "Service"),
         ApiResource.EndpointSlices => ("discovery.k8s.io/v1", "EndpointSlice"),
+        ApiResource.ServiceImports => ("multicluster.x-k8s.io/v1alpha1", "ServiceImport"),
         _ => ("v1", "Pod"),
     };
 
@@ -597,6 +599,7 @@ public sealed class TestApiServer : IAsyncDisposable
         "Service" => ApiResource.Services,
         "EndpointSlice" => ApiResource.EndpointSlices,
         "Pod" => ApiResource.Pods,
+        "ServiceImport" => ApiResource.ServiceImports,
         _ => throw new ArgumentException($"unsupported kind {kind}"),
     };
 
@@ -606,6 +609,7 @@ public sealed class TestApiServer : IAsyncDisposable
         V1Service => ApiResource.Services,
         V1EndpointSlice => ApiResource.EndpointSlices,
         V1Pod => ApiResource.Pods,
+        ClusterDns.Kubernetes.V1Alpha1ServiceImport => ApiResource.ServiceImports,
         _ => throw new ArgumentException($"unsupported object type {obj.GetType().Name}"),
     };
 

@@ -5,13 +5,18 @@ using ClusterDns.Protocol;
 namespace ClusterDns.Plugins.Kubernetes;
 
 /// <summary>One ready endpoint address with its endpoint name EN (docs/kubernetes-dns.md §1), lowercase, as a wire label.</summary>
-internal sealed class EndpointEntry(IPAddress address, string name)
+internal sealed class EndpointEntry(IPAddress address, byte[] label)
 {
+    public EndpointEntry(IPAddress address, string name)
+        : this(address, IndexKeys.ToLabel(name))
+    {
+    }
+
     public IPAddress Address { get; } = address;
 
     /// <summary>Length-prefixed label, ready to be copied in front of a service name (the name itself is not kept:
-    /// queries compare against the label bytes).</summary>
-    public byte[] Label { get; } = IndexKeys.ToLabel(name);
+    /// queries compare against the label bytes). For a multicluster endpoint two labels: <c>&lt;EN&gt;.&lt;cluster id&gt;</c>.</summary>
+    public byte[] Label { get; } = label;
 
     public ReadOnlySpan<byte> NameBytes => Label.AsSpan(1);
 

@@ -18,7 +18,7 @@ internal sealed partial class KubernetesIndex
         {
             return this;
         }
-        var unknown = change.Services.Count == 0 && !change.NamespacesChanged && !change.PodsChanged;
+        var unknown = change.Services.Count == 0 && !change.NamespacesChanged && !change.PodsChanged && !change.MulticlusterChanged;
         if (change.Relisted || unknown)
         {
             var rebuilt = Build(_context, newState);
@@ -114,14 +114,16 @@ internal sealed partial class KubernetesIndex
         }
 
         var namespaces = change.NamespacesChanged ? BuildNamespaces(newState, options) : _namespaceSet;
+        // Multicluster objects are few and rare: any change rebuilds all import entries and supersedes the old ones.
+        var imports = change.MulticlusterChanged ? BuildImports(newState, options) : _imports;
         var generation = Generation;
-        if (existenceChanged || change.PodsChanged || change.NamespacesChanged || newState.Serial != oldState.Serial)
+        if (existenceChanged || change.PodsChanged || change.NamespacesChanged || change.MulticlusterChanged || newState.Serial != oldState.Serial)
         {
             generation = new IndexGeneration();
         }
 
         var next = new KubernetesIndex(_context, newState, namespaces, services, ptr, pods, nameServers, generation,
-            change.NamespacesChanged ? new object() : Lineage);
+            change.NamespacesChanged ? new object() : Lineage, imports);
         // Supersede last, once the replacement exists: replies cached from these can no longer be served.
         if (superseded is not null)
         {
@@ -133,6 +135,13 @@ internal sealed partial class KubernetesIndex
         if (supersededPtr is not null)
         {
             foreach (var entry in supersededPtr)
+            {
+                entry.Supersede();
+            }
+        }
+        if (!ReferenceEquals(imports, _imports))
+        {
+            foreach (var entry in _imports.Items())
             {
                 entry.Supersede();
             }

@@ -62,7 +62,7 @@ internal sealed partial class KubernetesIndex
         }
 
         return new KubernetesIndex(context, state, BuildNamespaces(state, context.Options), services, ptr, pods,
-            BuildNameServers(context, state, services), new IndexGeneration(), new object());
+            BuildNameServers(context, state, services), new IndexGeneration(), new object(), BuildImports(state, context.Options));
     }
 
     private static HashSet<string> BuildNamespaces(ClusterState state, KubernetesOptions options)

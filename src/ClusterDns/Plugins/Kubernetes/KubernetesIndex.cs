@@ -20,6 +20,7 @@ internal sealed partial class KubernetesIndex
     private readonly HashTrie<ServiceEntry> _services;
     private readonly HashTrie<PtrEntry> _ptr;
     private readonly HashTrie<PodIpEntry> _pods;
+    private readonly HashTrie<ServiceEntry> _imports;
 
     /// <summary>What stays fixed for a plugin instance: options, bound addresses, the parsed primary zone.</summary>
     private sealed class Context(KubernetesOptions options, IReadOnlyList<IPAddress> localAddresses)
@@ -37,8 +38,10 @@ internal sealed partial class KubernetesIndex
     }
 
     private KubernetesIndex(Context context, ClusterState state, HashSet<string> namespaces, HashTrie<ServiceEntry> services,
-        HashTrie<PtrEntry> ptr, HashTrie<PodIpEntry> pods, NameServerEntry[] nameServers, IndexGeneration generation, object lineage)
+        HashTrie<PtrEntry> ptr, HashTrie<PodIpEntry> pods, NameServerEntry[] nameServers, IndexGeneration generation, object lineage,
+        HashTrie<ServiceEntry> imports)
     {
+        _imports = imports;
         _context = context;
         Lineage = lineage;
         State = state;

@@ -57,12 +57,9 @@ public sealed record KubernetesOptions
     /// <summary>0 = unlimited.</summary>
     public int ApiServerMaxInflight { get; init; }
 
-    /// <summary>Parsed and validated only: multicluster (MCS) zones are answered like any other zone
-    /// (no ServiceImport watch yet).</summary>
+    /// <summary>Zones answered from MCS ServiceImports and their slices instead of Services (docs/kubernetes-dns.md §11).</summary>
     public IReadOnlyList<string>? MulticlusterZones { get; init; }
 
-    /// <summary>Parsed and validated only: <c>pin/prefer._zone</c> names are NXDOMAIN for now.</summary>
-    public bool Zonal { get; init; }
 
     /// <summary>Non-fatal remarks from parsing (the caller logs them as warnings).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
@@ -73,6 +70,7 @@ public sealed record KubernetesOptions
         NamespaceLabelSelector = NamespaceLabels,
         WatchPods = PodMode == PodMode.Verified,
         WatchEndpointSlices = !NoEndpoints,
+        WatchMulticluster = MulticlusterZones is { Count: > 0 },
     };
 
     internal static bool IsReverseZone(string zone) =>

@@ -71,6 +71,9 @@ public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifec
 
     public KubernetesResolver Resolver => _resolver;
 
+    /// <summary>The bound addresses (wildcards expanded) the name-server records are derived from.</summary>
+    public IReadOnlyList<IPAddress> LocalAddresses => _localAddresses;
+
     /// <summary>Zone transfer (docs/kubernetes-dns.md §9) from the current state: only the exact forward zone apexes.</summary>
     public IReadOnlyList<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial) => _resolver.Transfer(zone, ixfrSerial);
 

@@ -46,7 +46,9 @@ public sealed partial class KubernetesResolver
             return false;
         }
         key[name.Length] = '.';
-        var service = _index.FindService(key);
+        // A multicluster zone answers from ServiceImports only (CoreDNS's findMultiClusterServices).
+        var multicluster = _zoneMulticluster[q.ZoneIndex];
+        var service = multicluster ? _index.FindImport(key) : _index.FindService(key);
         if (service is null)
         {
             return false;
@@ -56,17 +58,31 @@ public sealed partial class KubernetesResolver
         ReadOnlySpan<byte> endpoint = default, port = default, protocol = default;
         var hasEndpoint = q.Kind == KubernetesNameKind.Endpoint;
         var hasPort = q.Kind == KubernetesNameKind.Port;
-        if (hasEndpoint)
+        if (multicluster)
+        {
+            if (hasEndpoint)
+            {
+                return false; // an endpoint name without a cluster id matches no multicluster endpoint
+            }
+            if (hasPort && q.Label(0)[0] != '_' && q.Label(1)[0] != '_')
+            {
+                // <EN>.<cluster id>.<svc>.<ns>.svc.<zone>: compared as the two wire labels the entry holds.
+                endpoint = q.Lower[q.LabelOffset(0)..q.LabelOffset(2)];
+                hasEndpoint = true;
+                hasPort = false;
+            }
+        }
+        else if (hasEndpoint)
         {
             endpoint = q.EndpointLabel;
         }
-        else if (hasPort)
+        if (hasPort)
         {
             port = q.PortLabel;
             protocol = q.ProtocolLabel;
         }
 
-        if (_options.IgnoreEmptyService && service.Kind == ServiceKind.ClusterIP && service.ReadyCount == 0)
+        if (_options.IgnoreEmptyService && !multicluster && service.Kind == ServiceKind.ClusterIP && service.ReadyCount == 0)
         {
             return false;
         }
@@ -87,7 +103,7 @@ public sealed partial class KubernetesResolver
             {
                 foreach (var ep in slice.Endpoints)
                 {
-                    if (hasEndpoint && !endpoint.SequenceEqual(ep.NameBytes))
+                    if (hasEndpoint && !endpoint.SequenceEqual(multicluster ? ep.Label : ep.NameBytes))
                     {
                         continue;
                     }

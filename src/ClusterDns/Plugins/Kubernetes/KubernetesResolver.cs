@@ -55,6 +55,7 @@ public sealed partial class KubernetesResolver
     private readonly DnsName[] _zones;
     private readonly int[] _zoneLabels;
     private readonly bool[] _zoneReverse;
+    private readonly bool[] _zoneMulticluster;
     private readonly DnsName[]? _fallthrough;
     private readonly uint _ttl;
 
@@ -74,8 +75,10 @@ public sealed partial class KubernetesResolver
         _zones = new DnsName[options.Zones.Count];
         _zoneLabels = new int[_zones.Length];
         _zoneReverse = new bool[_zones.Length];
+        _zoneMulticluster = new bool[_zones.Length];
         for (var i = 0; i < _zones.Length; i++)
         {
+            _zoneMulticluster[i] = options.MulticlusterZones is { } mz && mz.Contains(options.Zones[i]);
             _zones[i] = DnsName.Parse(options.Zones[i]);
             _zoneLabels[i] = _zones[i].LabelCount;
             _zoneReverse[i] = KubernetesOptions.IsReverseZone(options.Zones[i]);
@@ -103,6 +106,7 @@ public sealed partial class KubernetesResolver
         _zones = previous._zones;
         _zoneLabels = previous._zoneLabels;
         _zoneReverse = previous._zoneReverse;
+        _zoneMulticluster = previous._zoneMulticluster;
         _fallthrough = previous._fallthrough;
     }
 

@@ -202,9 +202,8 @@ public static class KubernetesSetup
                     break;
                 }
                 case "zonal":
-                    NoArgs(d);
-                    o = o with { Zonal = true };
-                    break;
+                    // CoreDNS's `<zone>._zone.<svc>…` names are not served yet: refuse rather than accept and ignore.
+                    throw d.Err("zonal is not supported by ClusterDns yet");
                 case "startup_timeout":
                 {
                     var a = d.RemainingArgs();
@@ -255,10 +254,6 @@ public static class KubernetesSetup
         if (namespaces.Count != 0 && o.NamespaceLabels is not null)
         {
             throw d.Err("namespaces and namespace_labels cannot both be set");
-        }
-        if (o.Zonal && o.NoEndpoints)
-        {
-            throw d.Err("zonal cannot be used with noendpoints");
         }
         if (o.NoEndpoints && o.IgnoreEmptyService)
         {
