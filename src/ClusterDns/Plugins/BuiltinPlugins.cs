@@ -10,6 +10,7 @@ public static class BuiltinPlugins
     public static IReadOnlyDictionary<string, PluginDescriptor> All { get; } = Build(
     [
         Any.AnySetup.Descriptor,
+        Autopath.AutopathSetup.Descriptor,
         Bufsize.BufsizeSetup.Descriptor,
         Cache.CacheSetup.Descriptor,
         Chaos.ChaosSetup.Descriptor,
