@@ -7,13 +7,6 @@ namespace ClusterDns.Metrics;
 // Series of plugins not implemented yet (names and labels from CoreDNS); each moves to its plugin's folder with the
 // plugin. Labelled children are exported only once touched, as in Go.
 
-/// <summary><c>coredns_autopath_success_total{server}</c>.</summary>
-public static class AutopathMetrics
-{
-    public static Counter Success { get; } = PromMetrics.CreateCounter("coredns_autopath_success_total",
-        "Counter of requests that did autopath.", ["server"]);
-}
-
 /// <summary><c>coredns_dnssec_*</c>.</summary>
 public static class DnssecMetrics
 {
@@ -42,7 +35,7 @@ public static class MetricsCatalog
         _ = KubernetesMetrics.DnsProgrammingDuration;
         _ = Plugins.Reload.ReloadMetrics.Failed;
         _ = Plugins.Health.HealthMetrics.RequestDuration;
-        _ = AutopathMetrics.Success;
+        _ = Plugins.Autopath.AutopathMetrics.Success;
         _ = Plugins.Hosts.HostsMetrics.ReloadTimestamp;
         _ = Plugins.Template.TemplateMetrics.Matches;
         _ = Plugins.Acl.AclMetrics.Blocked;

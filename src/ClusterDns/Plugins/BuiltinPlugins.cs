@@ -11,6 +11,7 @@ public static class BuiltinPlugins
     [
         Acl.AclSetup.Descriptor,
         Any.AnySetup.Descriptor,
+        Autopath.AutopathSetup.Descriptor,
         Bufsize.BufsizeSetup.Descriptor,
         Cache.CacheSetup.Descriptor,
         Cancel.CancelSetup.Descriptor,

@@ -43,14 +43,20 @@ internal static class ExplainCommand
             var search = options.Search ?? [$"{options.Namespace}.svc.{domain}", $"svc.{domain}", domain];
             var candidates = Candidates(options.Name, options.Ndots, search, output);
             var logger = loggerFactory.CreateLogger("clusterdns");
+            var client = ExplainAutopath.Client(listener.Routes, kubernetes, options.Namespace, output);
             var nodata = false;
             foreach (var candidate in candidates)
             {
-                var (reply, plugin, block) = await QueryAsync(listener.Routes, candidate, options.Type, logger).ConfigureAwait(false);
+                var (reply, plugin, block) = await QueryAsync(listener.Routes, candidate, options.Type, logger, client).ConfigureAwait(false);
                 output.WriteLine(Describe(candidate, options.Type, reply, plugin, block, kubernetes));
                 if (reply is null)
                 {
                     continue;
+                }
+                if (ExplainAutopath.Shortcut(reply, plugin, candidates) is { } shortcut)
+                {
+                    output.WriteLine(shortcut);
+                    return reply.Rcode == DnsRcode.NoError && reply.Answers.Count > 0 ? 0 : 1;
                 }
                 var rcode = reply.Rcode;
                 if (rcode == DnsRcode.NoError && reply.Answers.Count > 0)
@@ -142,12 +148,13 @@ internal static class ExplainCommand
         return null;
     }
 
-    private static async Task<(DnsMessage? Reply, string Plugin, string Block)> QueryAsync(ListenerRoutes routes, string name, DnsType type, ILogger logger)
+    private static async Task<(DnsMessage? Reply, string Plugin, string Block)> QueryAsync(ListenerRoutes routes, string name, DnsType type, ILogger logger,
+        IPAddress client)
     {
-        var request = new DnsRequest(AddressFamily.InterNetwork);
+        var request = new DnsRequest(client.AddressFamily);
         var query = DnsMessage.CreateQuery(name, type, id: 1, ednsSize: 4096);
         var disposition = request.Load(query.ToArray(), DnsTransport.Udp);
-        request.SetRemote(new IPEndPoint(IPAddress.Loopback, 0));
+        request.SetRemote(new IPEndPoint(client, 0));
         var block = routes.Route(request.LowerNameWire, type)?.Key ?? "(no server block)";
         await QueryProcessor.ProcessAsync(request, disposition, routes, logger, CancellationToken.None).ConfigureAwait(false);
         var reply = request.Response.Written && DnsMessage.TryParse(request.Response.Bytes, out var parsed, out _) ? parsed : null;

@@ -68,3 +68,53 @@ public sealed class ExplainTests
         Assert.Contains("10.244.1.10", absolute);
     }
 }
+
+/// <summary><c>clusterdns explain</c> with <c>autopath @kubernetes</c>: it asks as a pod of the namespace and shows the shortcut.</summary>
+public sealed class ExplainAutopathTests
+{
+    private static async Task<(int Code, string Output)> ExplainAsync(string name, string pods = "verified")
+    {
+        var examples = Path.Combine(AppContext.BaseDirectory, "examples");
+        var directory = Path.Combine(Path.GetTempPath(), "clusterdns-explain-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        try
+        {
+            File.Copy(Path.Combine(examples, "demo-cluster.yaml"), Path.Combine(directory, "demo-cluster.yaml"));
+            await File.WriteAllTextAsync(Path.Combine(directory, "Corefile"),
+                $".:1053 {{\n    autopath @kubernetes\n    kubernetes cluster.local {{\n        snapshot demo-cluster.yaml\n        pods {pods}\n        ttl 30\n    }}\n}}\n");
+            var output = new StringWriter();
+            var code = await ExplainCommand.RunAsync(new ExplainOptions
+            {
+                Name = name,
+                Namespace = "default",
+                App = new AppOptions { Conf = Path.Combine(directory, "Corefile"), Quiet = true, WorkingDirectory = directory },
+            }, NullLoggerFactory.Instance, output);
+            return (code, output.ToString());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Shows_the_shortcut_and_the_queries_saved()
+    {
+        var (code, output) = await ExplainAsync("kiali.istio-system");
+        Assert.Equal(0, code);
+        Assert.Contains("autopath @kubernetes is on: asking as pod default/", output);
+        Assert.Contains("kiali.istio-system.default.svc.cluster.local. A  [dns://.:1053] NOERROR from autopath", output);
+        Assert.Contains("kiali.istio-system.default.svc.cluster.local.\t30\tIN\tCNAME\tkiali.istio-system.svc.cluster.local.", output);
+        Assert.Contains("=> autopath: the server tried the search list itself and answered this first query with kiali.istio-system.svc.cluster.local. (1 of the stub resolver's queries saved)", output);
+        Assert.DoesNotContain("kiali.istio-system.svc.cluster.local. A  [", output);
+    }
+
+    [Fact]
+    public async Task Without_pods_verified_says_why_there_is_no_shortcut()
+    {
+        var (code, output) = await ExplainAsync("kiali.istio-system", pods: "insecure");
+        Assert.Equal(0, code);
+        Assert.Contains("lacks `pods verified`", output);
+        Assert.Contains("kiali.istio-system.svc.cluster.local. A  [dns://.:1053] NOERROR from kubernetes", output);
+    }
+}

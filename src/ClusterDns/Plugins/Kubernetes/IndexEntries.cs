@@ -151,6 +151,9 @@ internal sealed class PodIpEntry(UInt128 key, string first, string[]? more) : IT
 
     public bool SameKey(PodIpEntry other) => Key == other.Key;
 
+    /// <summary>The namespace of the first pod listed at this IP.</summary>
+    public string First => first;
+
     public bool Has(ReadOnlySpan<char> ns)
     {
         if (ns.SequenceEqual(first))

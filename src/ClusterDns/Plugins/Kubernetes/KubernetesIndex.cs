@@ -86,6 +86,9 @@ internal sealed partial class KubernetesIndex
 
     public bool HasPod(UInt128 ip, ReadOnlySpan<char> ns) => _pods.Find(IndexKeys.IpHash(ip), new PodKey(ip)) is { } entry && entry.Has(ns);
 
+    /// <summary>Namespace of the first pod holding <paramref name="ip"/> (autopath's client pod), or null.</summary>
+    public string? FirstPodNamespace(UInt128 ip) => _pods.Find(IndexKeys.IpHash(ip), new PodKey(ip))?.First;
+
     private static ServiceEntry? Find(HashTrie<ServiceEntry> services, string name, string ns) =>
         services.Find(IndexKeys.KeyHash(name, ns), new ServiceName(name, ns));
 

@@ -15,7 +15,7 @@ namespace ClusterDns.Plugins.Kubernetes;
 /// everything else. Holds the current <see cref="KubernetesResolver"/> in a volatile field; the source's
 /// Changed event builds a new one, so queries never lock.
 /// </summary>
-public sealed class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource, IMetadataProvider
+public sealed partial class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPluginLifecycle, IReadinessReporter, Transfer.ITransferSource, IMetadataProvider
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LogInterval = TimeSpan.FromMilliseconds(500);
