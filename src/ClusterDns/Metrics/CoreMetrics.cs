@@ -59,6 +59,10 @@ public static class CoreMetrics
 
     private static readonly SeriesTable<RequestSeries> Series = new(static (server, zone) => new RequestSeries(server, zone, DnsLabels.NoView));
 
+    // Blocks with a view: one (server, zone) table per view name.
+    private static readonly SeriesTable<SeriesTable<RequestSeries>> ViewSeries =
+        new(static (view, _) => new SeriesTable<RequestSeries>((server, zone) => new RequestSeries(server, zone, view)));
+
     static CoreMetrics()
     {
         MetricsRegistry.EnsureConfigured();
@@ -72,6 +76,10 @@ public static class CoreMetrics
 
     /// <summary>The cached children of one (server, zone) pair with an empty view. Lock-free after the first call per pair.</summary>
     public static RequestSeries For(string server, string zone) => Series.Get(server, zone);
+
+    /// <summary>The cached children of one (server, zone, view); <paramref name="view"/> "" is <see cref="For(string, string)"/>.</summary>
+    public static RequestSeries For(string server, string zone, string view) =>
+        view.Length == 0 ? Series.Get(server, zone) : ViewSeries.Get(view).Get(server, zone);
 
     /// <summary>CoreDNS's <c>errorAndMetricsFunc</c>: REFUSED (bad class, no zone) and SERVFAIL (panic) replies written by the
     /// server count under zone "dropped". FORMERR/NOTIMP (miekg/dns's accept func) and BADVERS are answered by CoreDNS

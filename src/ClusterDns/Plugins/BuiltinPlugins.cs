@@ -39,6 +39,7 @@ public static class BuiltinPlugins
         Template.TemplateSetup.Descriptor,
         Timeouts.TimeoutsSetup.Descriptor,
         Transfer.TransferSetup.Descriptor,
+        View.ViewSetup.Descriptor,
         Whoami.WhoamiSetup.Descriptor,
     ]);
 

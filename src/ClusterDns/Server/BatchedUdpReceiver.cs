@@ -27,10 +27,12 @@ internal sealed partial class BatchedUdpReceiver
     private readonly RequestPool _pool;
     private readonly CancellationToken _stopping;
     private readonly bool _destinations;
+    private readonly System.Net.IPEndPoint? _local;
 
     public BatchedUdpReceiver(Socket socket, Func<ListenerRoutes> routes, ILogger logger, RequestPool pool, CancellationToken stopping)
     {
         _socket = socket;
+        _local = socket.LocalEndPoint as System.Net.IPEndPoint;
         _destinations = PacketDestination.IsWildcard(socket);
         if (_destinations)
         {
@@ -139,7 +141,7 @@ internal sealed partial class BatchedUdpReceiver
                     address.Size = nameLength;
                     new ReadOnlySpan<byte>(addresses + i * SockaddrSize, nameLength).CopyTo(address.Buffer.Span);
                     request.InvalidateRemote();
-                    request.LocalEndPoint = null;
+                    request.LocalEndPoint = _local;
                     request.Destination = _destinations
                         ? PacketDestination.Read(new ReadOnlySpan<byte>(receiveControls + i * PacketDestination.ControlSize, (int)received[i].Header.ControlLength))
                         : default;

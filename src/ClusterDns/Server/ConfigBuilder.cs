@@ -32,7 +32,7 @@ public sealed class ConfigBuilder
         var collector = new ConfigCollector();
         var blocks = new List<ServerBlockRuntime>();
         var listenerBlocks = new Dictionary<string, (IPAddress? Bind, int Port, List<ServerBlockRuntime> Blocks)>(StringComparer.Ordinal);
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var built = new List<(ServerBlock Block, List<string?> Binds, ServerBlockRuntime Runtime)>();
         foreach (var block in document.Blocks)
         {
             if (block.Keys.Count == 0)
@@ -48,17 +48,6 @@ public sealed class ConfigBuilder
                 }
             }
             var port = block.Keys[0].Port;
-            foreach (var key in block.Keys)
-            {
-                foreach (var bind in binds)
-                {
-                    var identity = $"{key.Zone}:{key.Port}@{bind}";
-                    if (!seen.TryAdd(identity, key.Canonical))
-                    {
-                        throw new ConfigException($"cannot serve {key.Canonical} - it is already defined");
-                    }
-                }
-            }
             var zones = new List<string>();
             foreach (var key in block.Keys)
             {
@@ -76,6 +65,7 @@ public sealed class ConfigBuilder
             var plugins = SetupPlugins(block, zones, listenerAddress, collector, corefileDirectory, bindAddresses);
             var runtime = new ServerBlockRuntime(block.Keys[0].Canonical, zones, plugins);
             blocks.Add(runtime);
+            built.Add((block, binds, runtime));
             foreach (var bind in binds)
             {
                 var address = ListenerAddress(bind, port);
@@ -86,6 +76,7 @@ public sealed class ConfigBuilder
                 entry.Blocks.Add(runtime);
             }
         }
+        CheckDuplicates(built);
         CheckBoundAndUnboundOverlap(listenerBlocks);
         var listeners = new List<ListenerSpec>();
         foreach (var (address, entry) in listenerBlocks)
@@ -105,6 +96,30 @@ public sealed class ConfigBuilder
     /// <summary>CoreDNS's server label: <c>dns://:53</c>, or <c>dns://127.0.0.1:53</c> with <c>bind</c>.</summary>
     public static string ListenerAddress(string? bind, int port) =>
         bind is null ? $"dns://:{port}" : bind.Contains(':', StringComparison.Ordinal) ? $"dns://[{bind}]:{port}" : $"dns://{bind}:{port}";
+
+    /// <summary>
+    /// CoreDNS's validateZonesAndListeningAddresses, after every block's setup: a zone, port and bind address may be
+    /// served by one block without a view; blocks with a view may share it, but only before that block (a view after
+    /// it could never be reached).
+    /// </summary>
+    private static void CheckDuplicates(List<(ServerBlock Block, List<string?> Binds, ServerBlockRuntime Runtime)> built)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (block, binds, runtime) in built)
+        {
+            foreach (var key in block.Keys)
+            {
+                foreach (var bind in binds)
+                {
+                    var identity = $"{key.Zone}:{key.Port}@{bind}";
+                    if (runtime.View is null ? !seen.Add(identity) : seen.Contains(identity))
+                    {
+                        throw new ConfigException($"cannot serve {key.Canonical} - it is already defined");
+                    }
+                }
+            }
+        }
+    }
 
     private static void CheckBoundAndUnboundOverlap(Dictionary<string, (IPAddress? Bind, int Port, List<ServerBlockRuntime> Blocks)> listeners)
     {

@@ -98,6 +98,9 @@ public sealed class DnsRequest
     /// <summary>The matched server block zone (longest of the block's zones containing the name).</summary>
     public string Zone { get; internal set; } = ".";
 
+    /// <summary>The view of the block the query was routed to (the metrics' <c>view</c> label), "" without one.</summary>
+    public string View { get; internal set; } = string.Empty;
+
     public DnsResponseWriter Response { get; }
 
     /// <summary>Cancelled when the query's deadline passed (the <c>cancel</c> plugin's context timeout); <c>None</c>

@@ -62,12 +62,13 @@ public static partial class QueryProcessor
         {
             return Reject(request, DnsRcode.BadVers);
         }
-        var block = routes.Route(request.LowerNameWire, request.Type);
+        var block = routes.Route(request);
         if (block?.Chain is not { } chain)
         {
             return Reject(request, DnsRcode.Refused);
         }
         request.Zone = block.MatchZone(request.LowerNameWire);
+        request.View = block.ViewName;
         ValueTask<DnsResult> pending;
         try
         {

@@ -17,7 +17,25 @@ public sealed class ServerBlockRuntime
         }
         Chain = plugins.Count > 0 ? plugins[0] : null;
         ZoneSet = new ZoneSet(zones);
+        foreach (var plugin in plugins)
+        {
+            if (plugin is IViewFilter filter)
+            {
+                if (View is not null)
+                {
+                    throw new ConfigException("multiple views defined in server block");
+                }
+                View = filter;
+                ViewName = filter.ViewName;
+            }
+        }
     }
+
+    /// <summary>The block's view (CoreDNS's filter functions), or null: routed to whenever its zone matches.</summary>
+    public IViewFilter? View { get; }
+
+    /// <summary>The <c>view</c> metric label: the view's name, "" without one.</summary>
+    public string ViewName { get; } = string.Empty;
 
     /// <summary>Canonical key of the block's first zone, e.g. <c>dns://cluster.local.:53</c>.</summary>
     public string Key { get; }
@@ -47,6 +65,7 @@ public sealed class ListenerRoutes
     private readonly ZoneSet _zones;
     private readonly ServerBlockRuntime[] _zoneBlocks;
     private readonly ServerBlockRuntime? _root;
+    private readonly ViewRoutes? _views;
 
     public ListenerRoutes(string address, IReadOnlyList<ServerBlockRuntime> blocks, bool allowAnyClass, bool panicStacktraces = false,
         TcpSettings? tcp = null)
@@ -76,7 +95,18 @@ public sealed class ListenerRoutes
         }
         _zones = new ZoneSet(zones);
         _zoneBlocks = [.. zoneBlocks];
+        foreach (var block in blocks)
+        {
+            if (block.View is not null)
+            {
+                _views = new ViewRoutes(blocks);
+                break;
+            }
+        }
     }
+
+    /// <summary>Whether a block on this listener has a view: queries then route through <see cref="Route(DnsRequest)"/>.</summary>
+    public bool HasViews => _views is not null;
 
     /// <summary>CoreDNS's server label: <c>dns://:53</c>.</summary>
     public string Address { get; }
@@ -98,4 +128,9 @@ public sealed class ListenerRoutes
         var match = type == DnsType.DS ? _zones.MatchShortest(lowerName) : _zones.Match(lowerName);
         return match >= 0 ? _zoneBlocks[match] : _root;
     }
+
+    /// <summary>Routes with the blocks' views evaluated (CoreDNS's filter functions); the same as
+    /// <see cref="Route(ReadOnlySpan{byte}, DnsType)"/> on a listener without views.</summary>
+    public ServerBlockRuntime? Route(DnsRequest request) =>
+        _views is null ? Route(request.LowerNameWire, request.Type) : _views.Route(request);
 }

@@ -155,7 +155,7 @@ internal static class ExplainCommand
         var query = DnsMessage.CreateQuery(name, type, id: 1, ednsSize: 4096);
         var disposition = request.Load(query.ToArray(), DnsTransport.Udp);
         request.SetRemote(new IPEndPoint(client, 0));
-        var block = routes.Route(request.LowerNameWire, type)?.Key ?? "(no server block)";
+        var block = routes.Route(request)?.Key ?? "(no server block)"; // views see the client explain asks as
         await QueryProcessor.ProcessAsync(request, disposition, routes, logger, CancellationToken.None).ConfigureAwait(false);
         var reply = request.Response.Written && DnsMessage.TryParse(request.Response.Bytes, out var parsed, out _) ? parsed : null;
         return (reply, request.Response.Plugin, block);

@@ -45,7 +45,7 @@ internal sealed class PluginEnabledPublisher : IPluginLifecycle
                 {
                     foreach (var plugin in block.Plugins)
                     {
-                        _series.Add(new Labels(listener.Address, zone, plugin.Name));
+                        _series.Add(new Labels(listener.Address, zone, block.ViewName, plugin.Name));
                     }
                 }
             }
@@ -72,12 +72,12 @@ internal sealed class PluginEnabledPublisher : IPluginLifecycle
             {
                 if (!_series.Contains(old))
                 {
-                    CoreMetrics.PluginEnabled.RemoveLabelled(old.Server, old.Zone, DnsLabels.NoView, old.Name);
+                    CoreMetrics.PluginEnabled.RemoveLabelled(old.Server, old.Zone, old.View, old.Name);
                 }
             }
             foreach (var labels in _series)
             {
-                CoreMetrics.PluginEnabled.WithLabels(labels.Server, labels.Zone, DnsLabels.NoView, labels.Name).Set(1);
+                CoreMetrics.PluginEnabled.WithLabels(labels.Server, labels.Zone, labels.View, labels.Name).Set(1);
             }
             _published = [.. _series];
             _active = this;
@@ -94,7 +94,7 @@ internal sealed class PluginEnabledPublisher : IPluginLifecycle
             {
                 foreach (var old in _published)
                 {
-                    CoreMetrics.PluginEnabled.RemoveLabelled(old.Server, old.Zone, DnsLabels.NoView, old.Name);
+                    CoreMetrics.PluginEnabled.RemoveLabelled(old.Server, old.Zone, old.View, old.Name);
                 }
                 _published = [];
                 _active = null;
@@ -103,5 +103,5 @@ internal sealed class PluginEnabledPublisher : IPluginLifecycle
         return Task.CompletedTask;
     }
 
-    private readonly record struct Labels(string Server, string Zone, string Name);
+    private readonly record struct Labels(string Server, string Zone, string View, string Name);
 }

@@ -55,7 +55,8 @@ public sealed class PrometheusPlugin : DnsPlugin
         // Captured before the chain: a rewrite below reloads the request (new question, zone reset), and CoreDNS
         // reports the request as received under the zone matched on arrival.
         var facts = RequestFacts.Capture(request);
-        var series = _series.Get(request.Server, request.Zone);
+        // The view label: the view of the block the router chose ("" without views, the common case).
+        var series = request.View.Length == 0 ? _series.Get(request.Server, request.Zone) : CoreMetrics.For(request.Server, request.Zone, request.View);
         var start = Stopwatch.GetTimestamp();
         var pending = NextAsync(request, cancellationToken);
         if (pending.IsCompletedSuccessfully)
