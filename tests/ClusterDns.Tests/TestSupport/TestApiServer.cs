@@ -101,6 +101,9 @@ public sealed class TestApiServer : IAsyncDisposable
     /// <summary>Keep watch streams open past their timeoutSeconds and send nothing (a silent, half-open watch).</summary>
     public bool HangWatches { get; set; }
 
+    /// <summary>Hold every LIST request unanswered until the client gives up (a hung list).</summary>
+    public bool HangLists { get; set; }
+
     /// <summary>The Authorization header of the latest request (null if none).</summary>
     public string? LastAuthorization { get; private set; }
 
@@ -326,6 +329,10 @@ public sealed class TestApiServer : IAsyncDisposable
         else
         {
             Interlocked.Increment(ref _lists[(int)r]);
+            while (HangLists && !ctx.RequestAborted.IsCancellationRequested)
+            {
+                await Task.Delay(50, CancellationToken.None);
+            }
             int limit = int.TryParse(q["limit"], out var l) && l > 0 ? l : int.MaxValue;
             await ListAsync(ctx, r, labels, fields, limit, NullIfEmpty(q["continue"]));
         }
