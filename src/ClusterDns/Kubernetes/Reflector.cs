@@ -296,16 +296,14 @@ internal sealed class Reflector<TModel, TInfo>
                 }
             }
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested && (gone || watchdogFired))
+        catch (Exception) when (!ct.IsCancellationRequested && (gone || watchdogFired))
         {
+            // Cancelling disposes the response, so the pending read may end in an IOException or
+            // ObjectDisposedException rather than an OperationCanceledException.
             if (!gone)
             {
                 _logger.WatchdogFired(Resource, limit);
             }
-        }
-        catch (Exception ex) when (gone && ex is not OperationCanceledException)
-        {
-            // The stream broke after the 410 was reported; the relist covers it.
         }
         finally
         {
