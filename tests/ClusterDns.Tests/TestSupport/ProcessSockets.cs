@@ -20,6 +20,43 @@ internal static class ProcessSockets
     /// <summary>Open file descriptors of <paramref name="pid"/>.</summary>
     public static int FileDescriptors(int pid) => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
 
+    /// <summary>Open file descriptors of <paramref name="pid"/> other than assemblies and symbol files the runtime opens
+    /// on first use (sockets, pipes, epoll and other files: what a leak would grow).</summary>
+    public static int NonAssemblyFileDescriptors(int pid) => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Count(fd =>
+    {
+        try
+        {
+            var target = new FileInfo(fd).LinkTarget ?? "";
+            return !target.EndsWith(".dll", StringComparison.Ordinal) && !target.EndsWith(".pdb", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    });
+
+    /// <summary>Open file descriptors of <paramref name="pid"/> by kind (socket, anon_inode:[eventpoll], pipe, a path), as text.</summary>
+    public static string DescribeFileDescriptors(int pid)
+    {
+        var kinds = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var fd in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            string kind;
+            try
+            {
+                var target = new FileInfo(fd).LinkTarget ?? "?";
+                var bracket = target.IndexOf(":[", StringComparison.Ordinal);
+                kind = target.StartsWith("anon_inode:", StringComparison.Ordinal) || bracket < 0 ? target : target[..bracket];
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
+        }
+        return string.Join(", ", kinds.Select(k => $"{k.Key}×{k.Value}"));
+    }
+
     /// <summary>The TCP sockets <paramref name="pid"/> holds.</summary>
     public static List<TcpSocket> Of(int pid)
     {
