@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -58,15 +60,16 @@ public sealed class KubernetesClusterSource : IClusterSource
             Loop(new ResourceApi<V1Namespace>(
                     async (cont, limit, c) => Page(await core.ListNamespaceAsync(continueParameter: cont, limit: limit,
                         labelSelector: o.NamespaceLabelSelector, cancellationToken: c).ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => core.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: rv,
-                        timeoutSeconds: timeout, labelSelector: o.NamespaceLabelSelector, onError: onError, cancellationToken: c)),
+                    (rv, timeout, onError, c) => OwnedWatch<V1Namespace, V1NamespaceList>(w => core.ListNamespaceWithHttpMessagesAsync(
+                        allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.NamespaceLabelSelector,
+                        watch: true, cancellationToken: w), onError, c)),
                 (m, _) => ModelConverter.ToNamespace(m), NamespaceOps.Instance),
             Loop(new ResourceApi<V1Service>(
                     async (cont, limit, c) => Page(await core.ListServiceForAllNamespacesAsync(continueParameter: cont, limit: limit,
                         labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => core.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true,
-                        resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector, onError: onError,
-                        cancellationToken: c)),
+                    (rv, timeout, onError, c) => OwnedWatch<V1Service, V1ServiceList>(w => core.ListServiceForAllNamespacesWithHttpMessagesAsync(
+                        allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
+                        watch: true, cancellationToken: w), onError, c)),
                 (m, _) => ModelConverter.ToService(m), ServiceOps.Instance),
         };
         if (o.WatchEndpointSlices)
@@ -75,9 +78,9 @@ public sealed class KubernetesClusterSource : IClusterSource
             starts.Add(Loop(new ResourceApi<V1EndpointSlice>(
                     async (cont, limit, c) => Page(await discovery.ListEndpointSliceForAllNamespacesAsync(continueParameter: cont,
                         limit: limit, labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => discovery.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true,
-                        resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector, onError: onError,
-                        cancellationToken: c)),
+                    (rv, timeout, onError, c) => OwnedWatch<V1EndpointSlice, V1EndpointSliceList>(w =>
+                        discovery.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true, resourceVersion: rv,
+                            timeoutSeconds: timeout, labelSelector: o.LabelSelector, watch: true, cancellationToken: w), onError, c)),
                 (m, _) => ModelConverter.ToSlice(m), SliceOps.Instance));
         }
 
@@ -87,9 +90,9 @@ public sealed class KubernetesClusterSource : IClusterSource
                     async (cont, limit, c) => Page(await core.ListPodForAllNamespacesAsync(continueParameter: cont, limit: limit,
                         labelSelector: o.LabelSelector, fieldSelector: WatchOptions.PodFieldSelector, cancellationToken: c)
                         .ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => core.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true,
-                        resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
-                        fieldSelector: WatchOptions.PodFieldSelector, onError: onError, cancellationToken: c)),
+                    (rv, timeout, onError, c) => OwnedWatch<V1Pod, V1PodList>(w => core.ListPodForAllNamespacesWithHttpMessagesAsync(
+                        allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
+                        fieldSelector: WatchOptions.PodFieldSelector, watch: true, cancellationToken: w), onError, c)),
                 ConvertPod, PodOps.Instance));
         }
 
@@ -183,6 +186,34 @@ public sealed class KubernetesClusterSource : IClusterSource
                 _logger.Synced();
             }
         }, _stop.Token);
+    }
+
+    /// <summary>
+    /// A watch whose HTTP response this source owns: disposed the moment the stream ends, breaks or is cancelled (a
+    /// cancellation disposes it at once, which also ends a read pending on a half-open connection). The client's own
+    /// <c>Watch…Async</c> helpers never dispose the response, so a stream the API server cut kept its socket in
+    /// CLOSE-WAIT until a garbage collection finalized it.
+    /// </summary>
+    internal static async IAsyncEnumerable<(WatchEventType, T)> OwnedWatch<T, TList>(
+        Func<CancellationToken, Task<HttpOperationResponse<TList>>> open, Action<Exception> onError,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var response = await open(ct).ConfigureAwait(false);
+        try
+        {
+            using var registration = ct.Register(static r => ((IDisposable)r!).Dispose(), response);
+            // Obsolete in favour of the Watch…Async helpers, which are exactly what hide the response from us.
+#pragma warning disable CS0618
+            await foreach (var item in Task.FromResult(response).WatchAsync<T, TList>(onError, ct).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+#pragma warning restore CS0618
+        }
+        finally
+        {
+            response.Dispose();
+        }
     }
 
     private static ListPage<T> Page<T>(IItems<T> list) where T : IKubernetesObject<V1ObjectMeta>

@@ -11,8 +11,32 @@ public static class KubernetesConnection
     public static KubernetesClientConfiguration BuildConfig(KubernetesConnectionOptions o) =>
         BuildConfig(o, Environment.GetEnvironmentVariable);
 
+    /// <summary>How long an idle pooled connection to the API server is kept (the API server or a proxy may close it
+    /// meanwhile; the pool would otherwise hold it half-closed for the handler's default minute).</summary>
+    internal static readonly TimeSpan IdleConnectionTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>After this a pooled connection is not reused (a watch in progress is never cut by it).</summary>
+    internal static readonly TimeSpan ConnectionLifetime = TimeSpan.FromMinutes(10);
+
     /// <summary>Same, with the environment injectable so tests need not mutate process-wide variables.</summary>
     internal static KubernetesClientConfiguration BuildConfig(KubernetesConnectionOptions o, Func<string, string?> env)
+    {
+        var config = BuildConnection(o, env);
+        config.FirstMessageHandlerSetup = BoundConnections;
+        return config;
+    }
+
+    /// <summary>Bounds how long idle connections of the client's own handler live.</summary>
+    internal static void BoundConnections(HttpMessageHandler handler)
+    {
+        if (handler is SocketsHttpHandler sockets)
+        {
+            sockets.PooledConnectionIdleTimeout = IdleConnectionTimeout;
+            sockets.PooledConnectionLifetime = ConnectionLifetime;
+        }
+    }
+
+    private static KubernetesClientConfiguration BuildConnection(KubernetesConnectionOptions o, Func<string, string?> env)
     {
         if (!string.IsNullOrEmpty(o.Kubeconfig))
         {

@@ -42,4 +42,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(11, LogLevel.Warning, "Snapshot {Path}: skipped object of unsupported kind {Kind}")]
     public static partial void SnapshotSkippedKind(this ILogger logger, string path, string kind);
+
+    [LoggerMessage(13, LogLevel.Warning, "{Resource} list/watch loop made no progress for {Stalled} (limit {Limit}); restarting it")]
+    public static partial void LoopRestarted(this ILogger logger, string resource, TimeSpan stalled, TimeSpan limit);
 }

@@ -42,5 +42,15 @@ public sealed record WatchOptions
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Time allowed for one LIST page (the API server's own limit for a non-watch request is 60 s).</summary>
+    public TimeSpan ListTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A watch that stayed up this long (or delivered an event) was healthy: the backoff starts over after it.
+    /// client-go's reflector likewise calls a watch that lasted under a second with no items a "very short watch".</summary>
+    public TimeSpan HealthyWatchUptime { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the per-resource loop watchdog looks for a stalled list/watch loop.</summary>
+    public TimeSpan LoopCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

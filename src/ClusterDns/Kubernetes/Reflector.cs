@@ -2,6 +2,7 @@ using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using ClusterDns.Plugins.Kubernetes;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Kubernetes;
@@ -32,6 +33,9 @@ internal sealed class Reflector<TModel, TInfo>
     private readonly WatchOptions _options;
     private readonly ILogger _logger;
     private string? _lastRv;
+    private bool _listedOnce;
+    private int _generation;
+    private long _deadline;   // TimeProvider timestamp after which the loop counts as stalled
 
     public Reflector(ResourceApi<TModel> api, Func<TModel, WatchEventType?, TInfo?> convert, KindOps<TInfo> ops,
         ClusterStore store, WatchOptions options, ILogger logger)
@@ -46,28 +50,92 @@ internal sealed class Reflector<TModel, TInfo>
 
     public string Resource => _ops.Resource;
 
+    /// <summary>
+    /// Runs the list/watch loop under a watchdog: a loop whose next step is overdue by more than
+    /// <see cref="StallGrace"/> (the backoff cap plus the list timeout) is abandoned and a fresh one started (relist),
+    /// with a log line and <c>clusterdns_kubernetes_watch_restarts_total{resource}</c>.
+    /// </summary>
     public async Task RunAsync(Action onFirstList, CancellationToken ct)
     {
-        bool needList = true, listedOnce = false;
-        int failures = 0;
+        var time = _options.Time;
         while (!ct.IsCancellationRequested)
         {
+            var generation = Interlocked.Increment(ref _generation);
+            var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Beat(TimeSpan.Zero);
+            var run = Task.Run(() => LoopAsync(generation, onFirstList, runCts.Token), CancellationToken.None);
+            bool restart = false;
+            while (true)
+            {
+                var finished = await Task.WhenAny(run, Task.Delay(_options.LoopCheckInterval, time, ct)).ConfigureAwait(false);
+                if (finished == run || ct.IsCancellationRequested)
+                {
+                    break;
+                }
+                var overdue = time.GetTimestamp() - Volatile.Read(ref _deadline);
+                if (overdue > 0)
+                {
+                    restart = true;
+                    _logger.LoopRestarted(Resource, TimeSpan.FromSeconds((double)overdue / time.TimestampFrequency) + StallGrace, StallGrace);
+                    KubernetesMetrics.WatchRestarts.WithLabels(Resource).Inc();
+                    break;
+                }
+            }
+
+            if (!restart && !run.IsCompleted)
+            {
+                // Stopping: give the run a moment to leave on its cancelled token.
+                TryCancel(runCts);
+                await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
+            }
+            if (!run.IsCompleted)
+            {
+                // The stalled run may never return (a request that ignores its token): cancel it and let it go; its
+                // generation is stale, so it writes nothing if it ever wakes up.
+                TryCancel(runCts);
+                _ = run.ContinueWith(static (t, state) =>
+                {
+                    _ = t.Exception;
+                    ((CancellationTokenSource)state!).Dispose();
+                }, runCts, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                continue;
+            }
+            runCts.Dispose();
+            await run.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How far past its expected end a step of the loop may run before the watchdog restarts the loop.</summary>
+    private TimeSpan StallGrace => _options.MaxBackoff + _options.ListTimeout;
+
+    /// <summary>The loop made progress; its next step should finish within <paramref name="expected"/>.</summary>
+    private void Beat(TimeSpan expected) => Volatile.Write(ref _deadline,
+        _options.Time.GetTimestamp() + (long)((expected + StallGrace).TotalSeconds * _options.Time.TimestampFrequency));
+
+    private async Task LoopAsync(int generation, Action onFirstList, CancellationToken ct)
+    {
+        bool needList = true;
+        int failures = 0;
+        var watch = new WatchAttempt();
+        while (!ct.IsCancellationRequested && generation == Volatile.Read(ref _generation))
+        {
+            watch = new WatchAttempt();
             try
             {
                 if (needList)
                 {
-                    await ListAsync(ct).ConfigureAwait(false);
+                    await ListAsync(generation, ct).ConfigureAwait(false);
                     needList = false;
                     failures = 0;
-                    if (!listedOnce)
+                    if (!_listedOnce)
                     {
-                        listedOnce = true;
+                        _listedOnce = true;
                         onFirstList();
                     }
                 }
 
-                var (gone, events) = await WatchAsync(_lastRv!, ct).ConfigureAwait(false);
-                if (events > 0)
+                var gone = await WatchAsync(_lastRv!, generation, watch, ct).ConfigureAwait(false);
+                if (watch.Healthy)
                 {
                     failures = 0;
                 }
@@ -78,7 +146,7 @@ internal sealed class Reflector<TModel, TInfo>
                 }
                 else
                 {
-                    _logger.WatchEnded(Resource, _lastRv, events);
+                    _logger.WatchEnded(Resource, _lastRv, watch.Events);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -92,10 +160,17 @@ internal sealed class Reflector<TModel, TInfo>
             }
             catch (Exception ex)
             {
-                // Covers connection refused, 5xx, resets (IOException) and the 0-event stream (HttpRequestException).
+                // Covers connection refused, 5xx, resets (IOException), list timeouts and the 0-event stream
+                // (HttpRequestException). A watch that was cut after it delivered events or stayed up a while was
+                // healthy: the API is back, so the next try starts promptly instead of after a grown backoff.
+                if (watch.Healthy)
+                {
+                    failures = 0;
+                }
                 failures++;
                 var delay = Backoff(failures);
                 _logger.ListWatchFailed(ex, Resource, failures, delay);
+                Beat(delay);
                 try
                 {
                     await Task.Delay(delay, _options.Time, ct).ConfigureAwait(false);
@@ -108,7 +183,7 @@ internal sealed class Reflector<TModel, TInfo>
         }
     }
 
-    private async Task ListAsync(CancellationToken ct)
+    private async Task ListAsync(int generation, CancellationToken ct)
     {
         var items = new List<TInfo>();
         string? cont = null, rv = null;
@@ -116,9 +191,16 @@ internal sealed class Reflector<TModel, TInfo>
         do
         {
             ListPage<TModel> page;
+            Beat(_options.ListTimeout);
+            using var timeout = new CancellationTokenSource(_options.ListTimeout, _options.Time);
+            using var pageCts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
             try
             {
-                page = await _api.List(cont, _options.PageSize, ct).ConfigureAwait(false);
+                page = await _api.List(cont, _options.PageSize, pageCts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"list of {Resource} did not answer within {_options.ListTimeout}");
             }
             catch (Exception ex) when (cont is not null && IsGone(ex))
             {
@@ -145,18 +227,24 @@ internal sealed class Reflector<TModel, TInfo>
         }
         while (cont is not null);
 
+        if (generation != Volatile.Read(ref _generation))
+        {
+            throw new OperationCanceledException("superseded by a restarted loop");
+        }
         _store.Replace(_ops, items);
         _lastRv = rv ?? "";
         _logger.Listed(Resource, items.Count, rv, pages);
     }
 
-    /// <returns>gone: the resourceVersion expired and a relist is needed; events: how many events arrived.</returns>
-    private async Task<(bool Gone, int Events)> WatchAsync(string rv, CancellationToken ct)
+    /// <returns>gone: the resourceVersion expired and a relist is needed. <paramref name="attempt"/> says how many
+    /// events arrived and whether the watch was healthy, also when it ends in an exception.</returns>
+    private async Task<bool> WatchAsync(string rv, int generation, WatchAttempt attempt, CancellationToken ct)
     {
         var limit = _options.WatchTimeout + _options.WatchdogSlack;
         using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         bool gone = false, watchdogFired = false;
-        int events = 0;
+        var started = _options.Time.GetTimestamp();
+        Beat(limit);
         // Nothing in the client times out an idle watch; a half-open HTTP/1.1 connection could hang forever.
         using var watchdog = _options.Time.CreateTimer(_ =>
         {
@@ -184,8 +272,13 @@ internal sealed class Reflector<TModel, TInfo>
             await foreach (var (type, model) in _api.Watch(rv, timeoutSeconds, OnError, watchCts.Token)
                                .WithCancellation(watchCts.Token).ConfigureAwait(false))
             {
+                if (generation != Volatile.Read(ref _generation))
+                {
+                    return false;   // a restarted loop owns the store now
+                }
                 watchdog.Change(limit, Timeout.InfiniteTimeSpan);
-                events++;
+                Beat(limit);
+                attempt.Events++;
                 try
                 {
                     Apply(type, model);
@@ -203,19 +296,21 @@ internal sealed class Reflector<TModel, TInfo>
                 }
             }
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested && (gone || watchdogFired))
+        catch (Exception) when (!ct.IsCancellationRequested && (gone || watchdogFired))
         {
+            // Cancelling disposes the response, so the pending read may end in an IOException or
+            // ObjectDisposedException rather than an OperationCanceledException.
             if (!gone)
             {
                 _logger.WatchdogFired(Resource, limit);
             }
         }
-        catch (Exception ex) when (gone && ex is not OperationCanceledException)
+        finally
         {
-            // The stream broke after the 410 was reported; the relist covers it.
+            attempt.Healthy = attempt.Events > 0 || _options.Time.GetElapsedTime(started) >= _options.HealthyWatchUptime;
         }
 
-        return (gone, events);
+        return gone;
     }
 
     private void Apply(WatchEventType type, TModel model)
@@ -265,5 +360,12 @@ internal sealed class Reflector<TModel, TInfo>
         {
             // The watch already finished.
         }
+    }
+
+    /// <summary>What one watch achieved, filled in even when it ends in an exception.</summary>
+    private sealed class WatchAttempt
+    {
+        public int Events;
+        public bool Healthy;
     }
 }

@@ -171,9 +171,14 @@ public sealed partial class DnsServerHost : IAsyncDisposable
     }
 
     /// <summary>The resolver plugins use to query the server's own chain on <paramref name="listenerAddress"/>.</summary>
-    public InternalResolver ResolverFor(string listenerAddress) => (name, type, cancellationToken) => ResolveAsync(listenerAddress, name, type, cancellationToken);
+    /// <remarks>With an <c>origin</c> the sub-query carries the client's request as CoreDNS's <c>upstream.Lookup</c>
+    /// does (<c>state.SizeAndDo</c> and the client's writer): its EDNS size and DO bit (no OPT when it had none), its
+    /// transport, and its client and local addresses, so plugins such as <c>log</c> show whom it was for.</remarks>
+    public InternalResolver ResolverFor(string listenerAddress) =>
+        (name, type, cancellationToken, origin) => ResolveAsync(listenerAddress, name, type, origin, cancellationToken);
 
-    private async ValueTask<DnsMessage?> ResolveAsync(string listenerAddress, DnsName name, DnsType type, CancellationToken cancellationToken)
+    private async ValueTask<DnsMessage?> ResolveAsync(string listenerAddress, DnsName name, DnsType type, DnsRequest? origin,
+        CancellationToken cancellationToken)
     {
         ListenerRoutes? routes = null;
         lock (_listeners)
@@ -187,14 +192,26 @@ public sealed partial class DnsServerHost : IAsyncDisposable
         {
             return null;
         }
-        var request = new DnsRequest(AddressFamily.InterNetwork);
+        var remote = origin?.RemoteEndPoint ?? new IPEndPoint(IPAddress.Loopback, 0);
+        var request = new DnsRequest(remote.AddressFamily);
         var query = new DnsMessage();
         query.Header.Id = (ushort)Random.Shared.Next(ushort.MaxValue);
         query.Header.RecursionDesired = true;
         query.Questions.Add(new DnsQuestion(name, type));
-        query.Additionals.Add(OptRecord.Create(DnsRequest.MaxMessageSize));
-        var disposition = request.Load(query.ToArray(), DnsTransport.Tcp);
-        request.SetRemote(new IPEndPoint(IPAddress.Loopback, 0));
+        if (origin is null)
+        {
+            query.Additionals.Add(OptRecord.Create(DnsRequest.MaxMessageSize));
+        }
+        else if (origin.HasEdns)
+        {
+            query.Additionals.Add(OptRecord.Create((ushort)origin.UdpSize, origin.DnssecOk));
+        }
+        var disposition = request.Load(query.ToArray(), origin?.Transport ?? DnsTransport.Tcp);
+        request.SetRemote(remote);
+        if (origin is not null)
+        {
+            request.LocalEndPoint = origin.LocalEndPoint;
+        }
         await QueryProcessor.ProcessAsync(request, disposition, routes, _logger, cancellationToken).ConfigureAwait(false);
         return request.Response.Written && DnsMessage.TryParse(request.Response.Bytes, out var reply, out _) ? reply : null;
     }

@@ -21,7 +21,7 @@ public interface IPluginLifecycle
 }
 
 /// <summary>Resolves a question through a listener's own chain (CoreDNS's "upstream" for ExternalName, loop probes, autopath).</summary>
-public delegate ValueTask<DnsMessage?> InternalResolver(DnsName name, DnsType type, CancellationToken cancellationToken);
+public delegate ValueTask<DnsMessage?> InternalResolver(DnsName name, DnsType type, CancellationToken cancellationToken, DnsRequest? origin = null);
 
 /// <summary>What the <c>reload</c> plugin needs from the running application.</summary>
 public interface IReloadController

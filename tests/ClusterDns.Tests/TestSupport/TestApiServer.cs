@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -7,6 +8,7 @@ using System.Threading.Channels;
 using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -105,6 +107,12 @@ public sealed class TestApiServer : IAsyncDisposable
     /// <summary>Keep watch streams open past their timeoutSeconds and send nothing (a silent, half-open watch).</summary>
     public bool HangWatches { get; set; }
 
+    /// <summary>Hold every LIST request unanswered until the client gives up (a hung list).</summary>
+    public bool HangLists { get; set; }
+
+    /// <summary>Open TCP connections (idle keep-alive ones included), by Kestrel connection id.</summary>
+    private ConcurrentDictionary<string, ConnectionContext> _connections = new();
+
     /// <summary>The Authorization header of the latest request (null if none).</summary>
     public string? LastAuthorization { get; private set; }
 
@@ -115,15 +123,28 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        var connections = new ConcurrentDictionary<string, ConnectionContext>();
         builder.WebHost.UseKestrel(o => o.Listen(options.Address, options.Port, listen =>
         {
+            listen.Use(next => async connection =>
+            {
+                connections[connection.ConnectionId] = connection;
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    connections.TryRemove(connection.ConnectionId, out _);
+                }
+            });
             if (options.Certificate is { } certificate)
             {
                 listen.UseHttps(certificate);
             }
         }));
         var app = builder.Build();
-        var server = new TestApiServer(app, options);
+        var server = new TestApiServer(app, options) { _connections = connections };
         app.Run(server.HandleAsync);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -242,6 +263,19 @@ public sealed class TestApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every TCP connection, idle keep-alive ones included (as an API server restart or a proxy would).</summary>
+    public void DropConnections()
+    {
+        CutWatches(abort: true);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Abort(new ConnectionAbortedException("dropped by the test API server"));
+        }
+    }
+
+    /// <summary>Open TCP connections, idle keep-alive ones included.</summary>
+    public int Connections => _connections.Count;
+
     /// <summary>While down every request gets 503 and open watches are reset.</summary>
     public void SetOutage(bool down)
     {
@@ -337,6 +371,10 @@ public sealed class TestApiServer : IAsyncDisposable
         else
         {
             Interlocked.Increment(ref _lists[(int)r]);
+            while (HangLists && !ctx.RequestAborted.IsCancellationRequested)
+            {
+                await Task.Delay(50, CancellationToken.None);
+            }
             int limit = int.TryParse(q["limit"], out var l) && l > 0 ? l : int.MaxValue;
             await ListAsync(ctx, r, labels, fields, limit, NullIfEmpty(q["continue"]));
         }

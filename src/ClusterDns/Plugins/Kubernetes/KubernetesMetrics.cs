@@ -30,4 +30,8 @@ public static class KubernetesMetrics
 
     public static Counter RestClientRequests { get; } = PromMetrics.CreateCounter("coredns_kubernetes_rest_client_requests_total",
         "Number of HTTP requests, partitioned by status code, method, and host.", ["code", "method", "host"]);
+
+    /// <summary>A ClusterDns extension: list/watch loops the per-resource watchdog restarted because they made no progress.</summary>
+    public static Counter WatchRestarts { get; } = PromMetrics.CreateCounter("clusterdns_kubernetes_watch_restarts_total",
+        "Number of list/watch loops restarted by the watchdog after making no progress, by resource.", ["resource"]);
 }

@@ -63,6 +63,10 @@ public sealed partial class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPlu
     /// <summary>Set by the server once its chain exists (the upstream resolves through it).</summary>
     public Func<DnsName, DnsType, CancellationToken, ValueTask<DnsMessage?>>? Upstream { get; set; }
 
+    /// <summary>Preferred over <see cref="Upstream"/>: the chase carries the client's request (EDNS size, DO bit,
+    /// transport, client address), as CoreDNS's <c>upstream.Lookup(ctx, state, …)</c> does.</summary>
+    public Func<DnsRequest, DnsName, DnsType, CancellationToken, ValueTask<DnsMessage?>>? RequestUpstream { get; set; }
+
     /// <summary>Readiness (<c>ready</c> plugin): the source finished its first list.</summary>
     public bool IsReady => _source?.HasSynced ?? false;
 
@@ -137,11 +141,13 @@ public sealed partial class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPlu
         DnsName target, CancellationToken cancellationToken)
     {
         DnsMessage? upstreamReply = null;
-        if (Upstream is { } upstream)
+        if (RequestUpstream is not null || Upstream is not null)
         {
             try
             {
-                upstreamReply = await upstream(target, request.Type, cancellationToken).ConfigureAwait(false);
+                upstreamReply = RequestUpstream is { } withRequest
+                    ? await withRequest(request, target, request.Type, cancellationToken).ConfigureAwait(false)
+                    : await Upstream!(target, request.Type, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -22,7 +22,10 @@ public static class KubernetesSetup
         }
         var resolver = context.Resolver;
         var plugin = new KubernetesPlugin(options, context.BindAddresses, context.LoggerFactory,
-            (name, type, cancellationToken) => resolver(name, type, cancellationToken));
+            (name, type, cancellationToken) => resolver(name, type, cancellationToken))
+        {
+            RequestUpstream = (origin, name, type, cancellationToken) => resolver(name, type, cancellationToken, origin),
+        };
         context.AddLifecycle(plugin);
         context.AddReadiness(plugin);
         return [plugin];
