@@ -24,6 +24,7 @@ internal sealed partial class DnsTcpListener : IDisposable
     private readonly Lock _admission = new();
     private readonly RequestPool _pool;
     private Task? _acceptLoop;
+    private Timer? _sweeper;
 
     public DnsTcpListener(IPAddress? bindAddress, int port, ListenerOptions options, Func<ListenerRoutes> routes, ILogger logger)
     {
@@ -39,7 +40,37 @@ internal sealed partial class DnsTcpListener : IDisposable
 
     private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
 
-    public void Start() => _acceptLoop = AcceptLoopAsync();
+    /// <summary>How often the read, idle and write deadlines of the connections are checked.</summary>
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(100);
+
+    public void Start()
+    {
+        _sweeper = new Timer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>Shuts down every connection whose pending receive or send is past its deadline: its read or write then
+    /// ends and so does its loop. One timer for all connections instead of a timer armed and disarmed around each receive.</summary>
+    private void Sweep()
+    {
+        var now = Environment.TickCount64;
+        foreach (var connection in _connections.Values)
+        {
+            if (Volatile.Read(ref connection.Deadline) <= now)
+            {
+                connection.ClearDeadline();
+                try
+                {
+                    // Not Dispose: with a receive pending that would reset the connection; this ends the receive (0
+                    // octets) or fails the send, and the reader closes the connection as at any end.
+                    connection.Socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+                {
+                }
+            }
+        }
+    }
 
     private async Task AcceptLoopAsync()
     {
@@ -166,7 +197,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         // As the request would map it on first use (a dual-stack socket sees IPv4 clients as ::ffff:a.b.c.d), once.
         var client4 = remote.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(remote.Address.MapToIPv4(), remote.Port) : remote;
         var local = (IPEndPoint)client.LocalEndPoint!;
-        var io = new StreamState(_stopping.Token);
+        var io = new StreamState();
         DnsRequest? request = null;
         try
         {
@@ -231,17 +262,10 @@ internal sealed partial class DnsTcpListener : IDisposable
                 io.Compact();
                 var idle = io.End == 0;
                 connection.WaitingForQuery = idle;
-                int count;
-                try
-                {
-                    count = await client.ReceiveAsync(io.Input.AsMemory(io.End), SocketFlags.None,
-                        io.Read.Start(idle ? connection.IdleTimeout : connection.ReadTimeout)).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                if (count == 0 || !io.Read.Stop())
+                connection.SetDeadline(idle ? connection.IdleTimeout : connection.ReadTimeout);
+                var count = await client.ReceiveAsync(io.Input.AsMemory(io.End), SocketFlags.None).ConfigureAwait(false);
+                connection.ClearDeadline();
+                if (count == 0)
                 {
                     break;
                 }
@@ -281,26 +305,20 @@ internal sealed partial class DnsTcpListener : IDisposable
         {
             return;
         }
-        var token = io.Write.Start(connection.WriteTimeout);
+        // Past the write timeout the sweep closes the connection (a client that does not read): the send fails, or the
+        // answer holding the lock gives up on its own timeout and this send then fails.
+        connection.SetDeadline(connection.WriteTimeout);
+        await sendLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await sendLock.WaitAsync(token).ConfigureAwait(false);
-            try
-            {
-                await connection.Socket.SendAsync(io.Output.AsMemory(0, io.OutputLength), SocketFlags.None, token).ConfigureAwait(false);
-            }
-            finally
-            {
-                sendLock.Release();
-            }
+            await connection.Socket.SendAsync(io.Output.AsMemory(0, io.OutputLength), SocketFlags.None).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        finally
         {
-            connection.Socket.Dispose(); // a client that does not read, or part of a frame is out: the stream cannot go on
-            throw;
+            sendLock.Release();
         }
+        connection.ClearDeadline();
         io.OutputLength = 0;
-        io.Write.Stop();
     }
 
     private async Task AnswerAsync(Connection connection, DnsRequest request, ValueTask pending, SemaphoreSlim sendLock)
@@ -371,6 +389,7 @@ internal sealed partial class DnsTcpListener : IDisposable
     public void Dispose()
     {
         _stopping.Cancel();
+        _sweeper?.Dispose();
         _socket.Dispose();
         foreach (var connection in _connections.Keys)
         {
@@ -401,6 +420,13 @@ internal sealed partial class DnsTcpListener : IDisposable
         public int MaxQueries { get; init; }
 
         public long LastActive = Environment.TickCount64;
+
+        /// <summary>When the pending receive or send of the reader times out (<see cref="Environment.TickCount64"/>).</summary>
+        public long Deadline = long.MaxValue;
+
+        public void SetDeadline(TimeSpan after) => Volatile.Write(ref Deadline, Environment.TickCount64 + (long)after.TotalMilliseconds);
+
+        public void ClearDeadline() => Volatile.Write(ref Deadline, long.MaxValue);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering a TCP query")]

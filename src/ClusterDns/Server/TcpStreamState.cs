@@ -7,10 +7,9 @@ internal sealed partial class DnsTcpListener
 {
     /// <summary>
     /// One connection's reader state: the received octets not yet taken as frames (<see cref="Input"/> from
-    /// <see cref="Start"/> to <see cref="End"/>), the answers gathered for the next send, and the read and write
-    /// timeouts as reusable timers (no allocation per receive or send).
+    /// <see cref="Start"/> to <see cref="End"/>) and the answers gathered for the next send.
     /// </summary>
-    private sealed class StreamState(CancellationToken stopping) : IDisposable
+    private sealed class StreamState : IDisposable
     {
         public byte[] Input { get; private set; } = ArrayPool<byte>.Shared.Rent(StreamBufferSize);
 
@@ -21,10 +20,6 @@ internal sealed partial class DnsTcpListener
         public byte[] Output { get; } = ArrayPool<byte>.Shared.Rent(StreamBufferSize);
 
         public int OutputLength;
-
-        public Deadline Read { get; } = new(stopping);
-
-        public Deadline Write { get; } = new(stopping);
 
         /// <summary>Adds one framed reply to the next send; false when it does not fit (or has further messages).</summary>
         public bool TryAppend(DnsResponseWriter reply)
@@ -70,35 +65,6 @@ internal sealed partial class DnsTcpListener
         {
             ArrayPool<byte>.Shared.Return(Input);
             ArrayPool<byte>.Shared.Return(Output);
-            Read.Dispose();
-            Write.Dispose();
         }
-    }
-
-    /// <summary>A timeout that is armed and disarmed again and again: one timer, reset after each use; replaced only
-    /// when it fired.</summary>
-    private sealed class Deadline(CancellationToken stopping) : IDisposable
-    {
-        private CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-
-        public CancellationToken Start(TimeSpan after)
-        {
-            _source.CancelAfter(after);
-            return _source.Token;
-        }
-
-        /// <summary>Disarms it; false when it had already fired.</summary>
-        public bool Stop()
-        {
-            if (_source.TryReset())
-            {
-                return true;
-            }
-            _source.Dispose();
-            _source = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            return false;
-        }
-
-        public void Dispose() => _source.Dispose();
     }
 }
