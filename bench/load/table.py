@@ -8,12 +8,13 @@ server of the same variant and size (miekg for one core, miekg-rp2 for two, the 
 """
 import json, os, sys
 
-REF = {"one": "miekg", "two": "miekg-rp2", "tcp": "knot"}
+REF = {"one": "miekg", "two": "miekg-rp2", "tcp-pipelined": "knot", "tcp-single": "knot"}
 VARIANT_TITLE = {"one": "1 server core (CPU 0), udp-blast on CPU 1",
                  "two": "2 server cores (CPUs 0-1), udp-blast unpinned",
                  "cache": "cache hit path: ClusterDns `cache 30` + `forward` to the peer, vs the peer alone",
-                 "tcp": "DNS over TCP: udp-blast -T (persistent connections, pipelined) on CPU 1, server on CPU 0, "
-                        "servers interleaved round by round"}
+                 "tcp-pipelined": "DNS over TCP, 16 persistent connections x 20 pipelined queries (udp-blast -T on CPU 1), "
+                                  "server on CPU 0, servers interleaved round by round",
+                 "tcp-single": "DNS over TCP, 64 persistent connections x 1 query at a time (CoreDNS forward force_tcp)"}
 
 
 def load(path):
@@ -48,7 +49,8 @@ def main():
     out = sys.argv[1]
     machine = os.path.join(out, "machine.txt")
     rows = {}
-    for variant in ("one", "two", "cache", "tcp"):
+    tcp_variants = sorted(d for d in os.listdir(out) if d.startswith("tcp-") and os.path.isdir(os.path.join(out, d)))
+    for variant in ["one", "two", "cache"] + tcp_variants:
         vdir = os.path.join(out, variant)
         if not os.path.isdir(vdir):
             continue
@@ -81,7 +83,7 @@ def main():
             if variant == "cache":
                 ref = r["server"].split("+", 1)[1] if "+" in r["server"] else r["server"]
             else:
-                ref = REF[variant]
+                ref = REF.get(variant, "knot")
             base = next((x for x in rs if x["server"] == ref and x["n"] == r["n"]), None)
             ratio = r["per_core"] / base["per_core"] if base and base["per_core"] and r["per_core"] else None
             ratio_s = "1.00 (ref)" if base is r else (f"**{ratio:.2f}×**" if ratio and r["server"].startswith("clusterdns")
@@ -119,7 +121,7 @@ def main():
             print(f"- {line.strip()}")
     tcp_load = os.path.join(out, "tcp-load.txt")
     if os.path.exists(tcp_load):
-        print(f"- tcp variant load averages: {'; '.join(line.strip() for line in open(tcp_load))}")
+        print(f"- tcp variants, load average (1/5/15 min) before each run: {'; '.join(line.strip() for line in open(tcp_load))}")
 
 
 if __name__ == "__main__":
