@@ -53,8 +53,12 @@ internal sealed partial class DnsTcpListener : IDisposable
     /// ends and so does its loop. One timer for all connections instead of a timer armed and disarmed around each receive.</summary>
     private void Sweep()
     {
+        if (_connections.IsEmpty)
+        {
+            return;
+        }
         var now = Environment.TickCount64;
-        foreach (var connection in _connections.Values)
+        foreach (var (_, connection) in _connections) // the dictionary's own enumerator: no snapshot, no lock
         {
             if (Volatile.Read(ref connection.Deadline) <= now)
             {
