@@ -19,7 +19,13 @@
 #                                                   and ClusterDns alike; other sizes: throughput + RSS)
 #   VARIANTS ["one two cache"]   one = 1 server core; two = server on CPUs 0-1 (2 SO_REUSEPORT sockets) vs
 #                                miekg-rp2, load unpinned; cache = `cache 30` + `forward` to an upstream
+#                                tcp = DNS over TCP at the first size, ClusterDns vs Knot (not in the default set)
 #   CACHE_PEERS ["unbound dnsmasq"]   upstreams for the cache variant, also measured directly
+#   TCP_ROUNDS [3]   tcp variant: rounds of one udp-blast -T run (after 3 s of warm-up) per server and shape, the servers interleaved (both
+#                    started, pinned to CPU 0, measured in turn)
+#   TCP_SHAPES ["pipelined:16:320 single:64:64"]   NAME:CONNECTIONS:WINDOW, each a table variant tcp-NAME: persistent
+#                    connections with WINDOW/CONNECTIONS queries outstanding on each (pipelined: many per connection;
+#                    single: one at a time per connection, as CoreDNS forward's force_tcp connection pool uses them)
 #   CLUSTERDNS [publish]  command that starts the server (e.g. "dotnet /x/clusterdns.dll"); default: publish
 #   WORK [bench/load/.work]   HARNESS_SRC [bench/load/peers]   RESULTS [$WORK/results/<stamp>]   CDNS_PORT [5399]
 #   SMOKE [0]   1: N=1000, one short udp-blast run against ClusterDns only, answers checked before and after
@@ -254,6 +260,32 @@ case " $VARIANTS " in *" cache "*)
       stop "$CPID"; "$PEERDIR/stop-peer.sh" "$up"
     done
   fi ;;
+esac
+
+# ---- variant tcp: DNS over TCP, persistent connections with pipelined queries (udp-blast -T on CPU 1), ClusterDns
+# and Knot both pinned to CPU 0 and measured in turn, round after round, so that both see the same machine load.
+case " $VARIANTS " in *" tcp "*)
+  TCP_ROUNDS="${TCP_ROUNDS:-3}"; TCP_SHAPES="${TCP_SHAPES:-pipelined:16:320 single:64:64}"
+  log "tcp: ClusterDns and knot N=$N0 (CPU 0), ${TCP_ROUNDS} interleaved rounds of ${DURATION}s"
+  start_cdns "cdns-tcp-$N0" 0 "$K8S_COREFILE" "$PEERDIR/data/$N0"
+  tcp_servers=("clusterdns:$CDNS_PORT:$CPID")
+  if start_peer knot "$N0" 5351 0; then tcp_servers+=("knot:5351:$PPID_"); else echo "!! knot failed to start" >&2; FAILED=1; fi
+  for round in $(seq 1 "$TCP_ROUNDS"); do
+    for shape in $TCP_SHAPES; do
+      IFS=: read -r sname conns window <<<"$shape"
+      for entry in "${tcp_servers[@]}"; do
+        IFS=: read -r name port pid <<<"$entry"
+        echo "$(cut -d' ' -f1-3 /proc/loadavg) before $name $sname round $round" >>"$OUT/tcp-load.txt"
+        python3 "$PEERDIR/bench.py" 127.0.0.1 "$port" --tool udp-blast --mode tcp --queries "$PEERDIR/data/$N0/queries.txt" \
+          --server-pid "$pid" --duration "$DURATION" --runs 1 --warmup 3 --retries 2 --rate 0 --clients "$conns" \
+          --outstanding "$window" --client-cpu 1 --label "tcp-$sname/$name-$N0" \
+          --out "$OUT/tcp-$sname/$name-$N0/round-$round" >/dev/null 2>>"$OUT/progress.log" \
+          || { echo "!! tcp run failed for $name ($sname)" >&2; FAILED=1; }
+      done
+    done
+  done
+  echo "$(cut -d' ' -f1-3 /proc/loadavg) after" >>"$OUT/tcp-load.txt"
+  stop "$CPID"; [ "${#tcp_servers[@]}" -gt 1 ] && "$PEERDIR/stop-peer.sh" "$PPID_" ;;
 esac
 
 trap - EXIT INT TERM

@@ -198,6 +198,14 @@ public sealed class DnsRequest
         _remote = endPoint;
     }
 
+    /// <summary>Sets the client endpoint from its serialized form, made once per TCP connection rather than per query.</summary>
+    internal void SetRemote(IPEndPoint endPoint, SocketAddress serialized)
+    {
+        RemoteAddress.Size = serialized.Size;
+        serialized.Buffer.Span.CopyTo(RemoteAddress.Buffer.Span);
+        _remote = endPoint;
+    }
+
     internal void InvalidateRemote() => _remote = null;
 
     /// <summary>A reply skeleton (id, opcode, RD, CD, question, the reply OPT of <see cref="EdnsEcho"/>) as objects, for plugins that build answers.</summary>

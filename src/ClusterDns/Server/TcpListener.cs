@@ -24,6 +24,7 @@ internal sealed partial class DnsTcpListener : IDisposable
     private readonly Lock _admission = new();
     private readonly RequestPool _pool;
     private Task? _acceptLoop;
+    private Timer? _sweeper;
 
     public DnsTcpListener(IPAddress? bindAddress, int port, ListenerOptions options, Func<ListenerRoutes> routes, ILogger logger)
     {
@@ -39,7 +40,41 @@ internal sealed partial class DnsTcpListener : IDisposable
 
     private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
 
-    public void Start() => _acceptLoop = AcceptLoopAsync();
+    /// <summary>How often the read, idle and write deadlines of the connections are checked.</summary>
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(100);
+
+    public void Start()
+    {
+        _sweeper = new Timer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>Shuts down every connection whose pending receive or send is past its deadline: its read or write then
+    /// ends and so does its loop. One timer for all connections instead of a timer armed and disarmed around each receive.</summary>
+    private void Sweep()
+    {
+        if (_connections.IsEmpty)
+        {
+            return;
+        }
+        var now = Environment.TickCount64;
+        foreach (var (_, connection) in _connections) // the dictionary's own enumerator: no snapshot, no lock
+        {
+            if (Volatile.Read(ref connection.Deadline) <= now)
+            {
+                connection.ClearDeadline();
+                try
+                {
+                    // Not Dispose: with a receive pending that would reset the connection; this ends the receive (0
+                    // octets) or fails the send, and the reader closes the connection as at any end.
+                    connection.Socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+                {
+                }
+            }
+        }
+    }
 
     private async Task AcceptLoopAsync()
     {
@@ -145,53 +180,114 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
     }
 
+    /// <summary>Octets of a connection's receive and reply buffers (rented per connection; a larger frame grows the
+    /// receive buffer, a larger reply is sent on its own).</summary>
+    private const int StreamBufferSize = 16 * 1024;
+
+    /// <summary>
+    /// Reads the connection as a stream: one receive takes whatever the client has pipelined, every complete frame of
+    /// it is answered, answers that complete at once (the usual case) are gathered and go out in one send before the
+    /// next receive; answers that wait (forward, erratic) finish on their own and send under the same lock.
+    /// </summary>
     private async Task ServeConnectionAsync(Connection connection)
     {
         var client = connection.Socket;
         // Not disposed: an answer still running after the close below releases them (no wait handle is ever created).
         var sendLock = new SemaphoreSlim(1, 1);
         var inFlight = connection.InFlight;
-        var lengthPrefix = new byte[2];
         var served = 0;
         var remote = (IPEndPoint)client.RemoteEndPoint!;
+        var remoteAddress = remote.Serialize();
+        // As the request would map it on first use (a dual-stack socket sees IPv4 clients as ::ffff:a.b.c.d), once.
+        var client4 = remote.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(remote.Address.MapToIPv4(), remote.Port) : remote;
         var local = (IPEndPoint)client.LocalEndPoint!;
+        var io = new StreamState();
+        DnsRequest? request = null;
         try
         {
             while (!_stopping.IsCancellationRequested && served < connection.MaxQueries)
             {
-                // Idle: wait for the first octet of the next frame up to the idle timeout.
-                connection.WaitingForQuery = true;
-                if (!await ReadExactlyAsync(client, lengthPrefix, connection.IdleTimeout).ConfigureAwait(false))
+                var buffered = io.End - io.Start;
+                if (buffered >= 2)
                 {
-                    return;
+                    var length = BinaryPrimitives.ReadUInt16BigEndian(io.Input.AsSpan(io.Start));
+                    if (length == 0)
+                    {
+                        break;
+                    }
+                    if (buffered - 2 >= length)
+                    {
+                        if (inFlight.CurrentCount == 0)
+                        {
+                            // The pipelining budget is spent on answers still running: send what is ready, wait for one.
+                            await FlushAsync(connection, io, sendLock).ConfigureAwait(false);
+                            await inFlight.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                            inFlight.Release();
+                        }
+                        request ??= _pool.Rent();
+                        io.Input.AsSpan(io.Start + 2, length).CopyTo(request.QueryBuffer);
+                        io.Start += 2 + length;
+                        var disposition = request.Prepare(length, DnsTransport.Tcp);
+                        request.SetRemote(client4, remoteAddress);
+                        request.LocalEndPoint = local;
+                        served++;
+                        ValueTask pending;
+                        try
+                        {
+                            pending = QueryProcessor.ProcessAsync(request, disposition, _routes(), _logger, _stopping.Token);
+                        }
+                        catch (Exception exception)
+                        {
+                            LogUnexpected(_logger, exception);
+                            continue;
+                        }
+                        if (!pending.IsCompletedSuccessfully)
+                        {
+                            inFlight.Wait(0); // a slot is free: only this loop takes them
+                            _ = AnswerAsync(connection, request, pending, sendLock);
+                            request = null;
+                            continue;
+                        }
+                        if (request.Response.Written && !io.TryAppend(request.Response))
+                        {
+                            await FlushAsync(connection, io, sendLock).ConfigureAwait(false);
+                            if (!io.TryAppend(request.Response))
+                            {
+                                await SendAsync(connection, request.Response, sendLock).ConfigureAwait(false);
+                            }
+                        }
+                        continue;
+                    }
+                    io.EnsureRoom(2 + length);
                 }
+                // Everything buffered is answered: send the answers, then wait for more (idle between frames, the read
+                // timeout inside one).
+                await FlushAsync(connection, io, sendLock).ConfigureAwait(false);
+                io.Compact();
+                var idle = io.End == 0;
+                connection.WaitingForQuery = idle;
+                connection.SetDeadline(idle ? connection.IdleTimeout : connection.ReadTimeout);
+                var count = await client.ReceiveAsync(io.Input.AsMemory(io.End), SocketFlags.None).ConfigureAwait(false);
+                connection.ClearDeadline();
+                if (count == 0)
+                {
+                    break;
+                }
+                io.End += count;
                 connection.WaitingForQuery = false;
                 connection.LastActive = Environment.TickCount64;
-                var length = BinaryPrimitives.ReadUInt16BigEndian(lengthPrefix);
-                if (length == 0)
-                {
-                    return;
-                }
-                await inFlight.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                var request = _pool.Rent();
-                if (!await ReadExactlyAsync(client, request.QueryBuffer.AsMemory(0, length), connection.ReadTimeout).ConfigureAwait(false))
-                {
-                    _pool.Return(request);
-                    inFlight.Release();
-                    return;
-                }
-                request.SetRemote(remote);
-                request.LocalEndPoint = local;
-                var disposition = request.Prepare(length, DnsTransport.Tcp);
-                served++;
-                _ = AnswerAsync(connection, request, disposition, sendLock);
             }
+            await FlushAsync(connection, io, sendLock).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
         }
         finally
         {
+            if (request is not null)
+            {
+                _pool.Return(request);
+            }
             Release(connection);
             // Let in-flight answers finish writing before closing.
             for (var i = 0; i < _options.MaxTcpPipelined; i++)
@@ -202,53 +298,41 @@ internal sealed partial class DnsTcpListener : IDisposable
                 }
             }
             client.Dispose();
+            io.Dispose();
         }
     }
 
-    private async Task AnswerAsync(Connection connection, DnsRequest request, Protocol.QueryDisposition disposition, SemaphoreSlim sendLock)
+    /// <summary>Sends the gathered answers in one write under the send lock, within the write timeout (else closes).</summary>
+    private async ValueTask FlushAsync(Connection connection, StreamState io, SemaphoreSlim sendLock)
     {
-        var client = connection.Socket;
+        if (io.OutputLength == 0)
+        {
+            return;
+        }
+        // Past the write timeout the sweep closes the connection (a client that does not read): the send fails, or the
+        // answer holding the lock gives up on its own timeout and this send then fails.
+        connection.SetDeadline(connection.WriteTimeout);
+        await sendLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await QueryProcessor.ProcessAsync(request, disposition, _routes(), _logger, _stopping.Token).ConfigureAwait(false);
+            await connection.Socket.SendAsync(io.Output.AsMemory(0, io.OutputLength), SocketFlags.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            sendLock.Release();
+        }
+        connection.ClearDeadline();
+        io.OutputLength = 0;
+    }
+
+    private async Task AnswerAsync(Connection connection, DnsRequest request, ValueTask pending, SemaphoreSlim sendLock)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
             if (request.Response.Written)
             {
-                var reply = request.Response;
-                var frame = new byte[reply.Length + 2];
-                BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)reply.Length);
-                reply.Bytes.CopyTo(frame.AsSpan(2));
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                deadline.CancelAfter(connection.WriteTimeout);
-                try
-                {
-                    await sendLock.WaitAsync(deadline.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-                {
-                    client.Dispose(); // an earlier answer is stuck on a client that does not read
-                    throw;
-                }
-                try
-                {
-                    await client.SendAsync(frame, SocketFlags.None, deadline.Token).ConfigureAwait(false);
-                    // A multi-message reply (AXFR) goes out back to back, under the same lock so pipelined answers cannot interleave.
-                    foreach (var more in reply.MoreMessages)
-                    {
-                        var next = new byte[more.Length + 2];
-                        BinaryPrimitives.WriteUInt16BigEndian(next, (ushort)more.Length);
-                        more.CopyTo(next, 2);
-                        await client.SendAsync(next, SocketFlags.None, deadline.Token).ConfigureAwait(false);
-                    }
-                }
-                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-                {
-                    client.Dispose(); // part of a frame may be out: the stream cannot continue
-                    throw;
-                }
-                finally
-                {
-                    sendLock.Release();
-                }
+                await SendAsync(connection, request.Response, sendLock).ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException)
@@ -265,33 +349,51 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
     }
 
-    private async ValueTask<bool> ReadExactlyAsync(Socket client, Memory<byte> buffer, TimeSpan timeout)
+    /// <summary>One reply (and the further messages of a multi-message one) on its own, under the send lock.</summary>
+    private async Task SendAsync(Connection connection, DnsResponseWriter reply, SemaphoreSlim sendLock)
     {
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        timer.CancelAfter(timeout);
-        var read = 0;
+        var client = connection.Socket;
+        var frame = new byte[reply.Length + 2];
+        BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)reply.Length);
+        reply.Bytes.CopyTo(frame.AsSpan(2));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(connection.WriteTimeout);
         try
         {
-            while (read < buffer.Length)
-            {
-                var count = await client.ReceiveAsync(buffer[read..], SocketFlags.None, timer.Token).ConfigureAwait(false);
-                if (count == 0)
-                {
-                    return false;
-                }
-                read += count;
-            }
-            return true;
+            await sendLock.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
         {
-            return false;
+            client.Dispose(); // an earlier answer is stuck on a client that does not read
+            throw;
+        }
+        try
+        {
+            await client.SendAsync(frame, SocketFlags.None, deadline.Token).ConfigureAwait(false);
+            // A multi-message reply (AXFR) goes out back to back, under the same lock so pipelined answers cannot interleave.
+            foreach (var more in reply.MoreMessages)
+            {
+                var next = new byte[more.Length + 2];
+                BinaryPrimitives.WriteUInt16BigEndian(next, (ushort)more.Length);
+                more.CopyTo(next, 2);
+                await client.SendAsync(next, SocketFlags.None, deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+            client.Dispose(); // part of a frame may be out: the stream cannot continue
+            throw;
+        }
+        finally
+        {
+            sendLock.Release();
         }
     }
 
     public void Dispose()
     {
         _stopping.Cancel();
+        _sweeper?.Dispose();
         _socket.Dispose();
         foreach (var connection in _connections.Keys)
         {
@@ -322,6 +424,13 @@ internal sealed partial class DnsTcpListener : IDisposable
         public int MaxQueries { get; init; }
 
         public long LastActive = Environment.TickCount64;
+
+        /// <summary>When the pending receive or send of the reader times out (<see cref="Environment.TickCount64"/>).</summary>
+        public long Deadline = long.MaxValue;
+
+        public void SetDeadline(TimeSpan after) => Volatile.Write(ref Deadline, Environment.TickCount64 + (long)after.TotalMilliseconds);
+
+        public void ClearDeadline() => Volatile.Write(ref Deadline, long.MaxValue);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering a TCP query")]
