@@ -7,7 +7,9 @@ namespace ClusterDns.Tests.TestSupport;
 /// The built <c>clusterdns</c> executable run as a child process (<c>dotnet clusterdns.dll ...</c>), with its output
 /// collected line by line. It runs from the product's own build output (<c>src/ClusterDns/bin/CONFIG/TFM/</c>), not the
 /// copy next to the test assembly: the tests reference ASP.NET Core (the fake API server), which would hide the
-/// product's own dependencies from that copy.
+/// product's own dependencies from that copy. With <c>CLUSTERDNS_AOT_BINARY</c> set to a published native AOT
+/// executable (<c>dotnet publish src/ClusterDns -c Release -r linux-x64 -p:PublishAot=true</c>), that binary runs
+/// instead, so the process-level tests check that build.
 /// </summary>
 public sealed class ClusterDnsProcess : IAsyncDisposable
 {
@@ -22,6 +24,11 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
     }
 
     public static string Executable { get; } = FindExecutable();
+
+    /// <summary>The native AOT executable under test, when <c>CLUSTERDNS_AOT_BINARY</c> names one.</summary>
+    public static string? AotBinary { get; } = Environment.GetEnvironmentVariable("CLUSTERDNS_AOT_BINARY") is { Length: > 0 } aot
+        ? Path.GetFullPath(aot)
+        : null;
 
     private static string FindExecutable()
     {
@@ -77,7 +84,7 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
     /// <see cref="Id"/> and signals still reach the server).</summary>
     public static ClusterDnsProcess StartWith(string workingDirectory, IReadOnlyList<string> wrapper, params string[] arguments)
     {
-        var info = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : "dotnet")
+        var info = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : AotBinary ?? "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardInput = true,
@@ -89,11 +96,18 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
         {
             info.ArgumentList.Add(wrapper[i]);
         }
-        if (wrapper.Count > 0)
+        if (AotBinary is null)
         {
-            info.ArgumentList.Add("dotnet");
+            if (wrapper.Count > 0)
+            {
+                info.ArgumentList.Add("dotnet");
+            }
+            info.ArgumentList.Add(Executable);
         }
-        info.ArgumentList.Add(Executable);
+        else if (wrapper.Count > 0)
+        {
+            info.ArgumentList.Add(AotBinary);
+        }
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
