@@ -207,6 +207,6 @@ public sealed partial class ManifestTests
         return directory;
     }
 
-    [GeneratedRegex(@"\.List(\w+?)(?:ForAllNamespaces)?Async\(")]
+    [GeneratedRegex(@"\.List(\w+?)(?:ForAllNamespaces)?(?:WithHttpMessages)?Async\(")]
     private static partial Regex ListCallRegex();
 }
