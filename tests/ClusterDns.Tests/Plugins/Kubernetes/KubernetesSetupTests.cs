@@ -22,7 +22,7 @@ public sealed class KubernetesSetupTests
         Assert.Equal(5u, o.Ttl);
         Assert.Equal(PodMode.Disabled, o.PodMode);
         Assert.Empty(o.Namespaces);
-        Assert.Null(o.FallthroughZones);
+        Assert.False(o.Fallthrough.IsEnabled);
         Assert.False(o.NoEndpoints);
         Assert.False(o.EndpointPodNames);
         Assert.False(o.IgnoreEmptyService);
@@ -87,7 +87,7 @@ public sealed class KubernetesSetupTests
         Assert.Equal("app=web,tier in (a, b)", o.Labels);
         Assert.True(o.EndpointPodNames);
         Assert.True(o.NoEndpoints);
-        Assert.Equal(["in-addr.arpa.", "10.in-addr.arpa."], o.FallthroughZones);
+        Assert.Equal(["in-addr.arpa.", "10.in-addr.arpa."], o.Fallthrough.Zones);
         Assert.True(o.IgnoreEmptyService);
         Assert.Equal(TimeSpan.FromSeconds(90), o.StartupTimeout);
         Assert.Equal(12.5, o.ApiServerQps);
@@ -100,7 +100,7 @@ public sealed class KubernetesSetupTests
     }
 
     [Fact]
-    public void Fallthrough_without_zones_means_all() => Assert.Equal([], Parse(Block("fallthrough")).FallthroughZones);
+    public void Fallthrough_without_zones_means_all() => Assert.Equal(["."], Parse(Block("fallthrough")).Fallthrough.Zones);
 
     [Fact]
     public void Bare_ignore_accepted() // [Q16]
