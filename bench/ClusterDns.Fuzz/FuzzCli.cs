@@ -142,7 +142,7 @@ public static class FuzzCli
         }
         try
         {
-            AflDriver.Run(CreateTarget(target), MaxInputLength(target), new FuzzOptions().AllocationBound);
+            AflDriver.Run(target, () => CreateTarget(target), MaxInputLength(target), new FuzzOptions().AllocationBound);
             return 0;
         }
         catch (Exception exception)

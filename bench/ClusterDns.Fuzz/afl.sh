@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --timeout) timeout_ms=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
+    --out) out=$(realpath -m "$2"); shift 2 ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     all) targets+=(wire reply corefile k8s); shift ;;
     wire|reply|corefile|k8s) targets+=("$1"); shift ;;

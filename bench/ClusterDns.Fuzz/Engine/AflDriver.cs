@@ -21,9 +21,13 @@ public static class AflDriver
 {
     public const int WorkerStackSize = 1536 * 1024;
 
-    public static void Run(IFuzzTarget target, int maxInputLength, long allocationBound)
+    /// <param name="createTarget">Called on the worker thread before the first input. Nothing of the instrumented
+    /// assemblies may run before SharpFuzz has attached AFL's coverage map (instrumented code writes to it), and the
+    /// fork server's parent process never attaches one: so the target (which may construct ClusterDns objects) is made
+    /// only inside the first run.</param>
+    public static void Run(string name, Func<IFuzzTarget> createTarget, int maxInputLength, long allocationBound)
     {
-        var worker = new Worker(target, maxInputLength, allocationBound);
+        var worker = new Worker(name, createTarget, maxInputLength, allocationBound);
         Fuzzer.OutOfProcess.Run(worker.RunOne);
     }
 
@@ -47,7 +51,8 @@ public static class AflDriver
     /// <summary>Runs inputs one at a time on a thread of its own and hands back what escaped.</summary>
     private sealed class Worker
     {
-        private readonly IFuzzTarget _target;
+        private readonly Func<IFuzzTarget> _createTarget;
+        private IFuzzTarget? _target;
         private readonly long _allocationBound;
         private readonly byte[] _buffer;
         private readonly SemaphoreSlim _start = new(0, 1);
@@ -55,12 +60,12 @@ public static class AflDriver
         private int _length;
         private ExceptionDispatchInfo? _failure;
 
-        public Worker(IFuzzTarget target, int maxInputLength, long allocationBound)
+        public Worker(string name, Func<IFuzzTarget> createTarget, int maxInputLength, long allocationBound)
         {
-            _target = target;
+            _createTarget = createTarget;
             _allocationBound = allocationBound;
             _buffer = new byte[maxInputLength];
-            new Thread(Loop, WorkerStackSize) { IsBackground = true, Name = "afl-" + target.Name }.Start();
+            new Thread(Loop, WorkerStackSize) { IsBackground = true, Name = "afl-" + name }.Start();
         }
 
         public void RunOne(Stream input)
@@ -79,6 +84,7 @@ public static class AflDriver
                 _start.Wait();
                 try
                 {
+                    _target ??= _createTarget();
                     var before = GC.GetAllocatedBytesForCurrentThread();
                     _target.Run(_buffer.AsSpan(0, _length));
                     var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
