@@ -68,6 +68,10 @@ public static class FuzzCli
                 case "--afl":
                     afl = true;
                     break;
+                case "--afl-dict":
+                    // Run from the uninstrumented build: instrumented code needs AFL's coverage map.
+                    output.Write(AflDriver.Dictionary(Next(), ClusterDns.Corefile.PluginOrder.Default.Names));
+                    return 0;
                 case "--replay":
                     replay = Next();
                     break;
@@ -75,7 +79,7 @@ public static class FuzzCli
                     writeCorpus = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : Corpus.Directory("wire");
                     break;
                 case "-h" or "--help":
-                    output.WriteLine("usage: --target wire|reply|corefile|k8s|server|all [--iterations N] [--seconds S] [--seed X] [--crashes DIR] [--replay FILE] [--write-corpus [DIR]] [--afl]");
+                    output.WriteLine("usage: --target wire|reply|corefile|k8s|server|all [--iterations N] [--seconds S] [--seed X] [--crashes DIR] [--replay FILE] [--write-corpus [DIR]] [--afl] [--afl-dict TARGET]");
                     return 0;
                 default:
                     output.WriteLine($"unknown argument '{args[i]}' (--help)");

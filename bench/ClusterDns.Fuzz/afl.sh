@@ -69,11 +69,17 @@ for target in "${targets[@]}"; do
     wire|reply) seeds=$here/corpus/wire ;;
     *) seeds=$here/corpus/$target ;;
   esac
+  dictionary=()
+  case "$target" in
+    corefile|k8s)
+      dotnet "$built/ClusterDns.Fuzz.dll" --afl-dict "$target" > "$out/$target.dict"
+      dictionary=(-x "$out/$target.dict") ;;
+  esac
   findings=$out/findings/$target
   rm -rf "$findings"
   mkdir -p "$findings"
   log=$findings.log
-  afl-fuzz -i "$seeds" -o "$findings" -t "$timeout_ms" -m none -V "$seconds" \
+  afl-fuzz -i "$seeds" -o "$findings" -t "$timeout_ms" -m none -V "$seconds" "${dictionary[@]}" \
     -- dotnet "$bin/ClusterDns.Fuzz.dll" --afl --target "$target" >"$log" 2>&1 || {
     echo "$target: afl-fuzz failed (exit $?), see $log"; tail -n 20 "$log"; status=1; continue; }
   stats=$findings/default/fuzzer_stats

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.ExceptionServices;
+using System.Text;
 using SharpFuzz;
 
 namespace ClusterDns.Fuzz.Engine;
@@ -29,6 +31,36 @@ public static class AflDriver
     {
         var worker = new Worker(name, createTarget, maxInputLength, allocationBound);
         Fuzzer.OutOfProcess.Run(worker.RunOne);
+    }
+
+    /// <summary>The AFL dictionary (<c>-x</c>) of a target: the text mutator's tokens, plus the plugin directive names for
+    /// Corefiles. Packets get none (AFL finds their magic values through the instrumented comparisons' edges).</summary>
+    public static string Dictionary(string target, IEnumerable<string> directives)
+    {
+        var tokens = new List<string>(Mutator.TextTokens);
+        if (target == "corefile")
+        {
+            tokens.AddRange(directives);
+        }
+        var text = new StringBuilder();
+        var index = 0;
+        foreach (var token in tokens)
+        {
+            text.Append("t").Append(index++).Append("=\"");
+            foreach (var octet in Encoding.UTF8.GetBytes(token))
+            {
+                if (octet is >= 0x20 and < 0x7F and not (byte)'"' and not (byte)'\\')
+                {
+                    text.Append((char)octet);
+                }
+                else
+                {
+                    text.Append("\\x").Append(octet.ToString("X2", CultureInfo.InvariantCulture));
+                }
+            }
+            text.Append("\"\n");
+        }
+        return text.ToString();
     }
 
     /// <summary>Reads up to <paramref name="buffer"/>'s length from the stream; the rest of a longer input is ignored
