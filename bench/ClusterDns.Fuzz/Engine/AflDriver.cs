@@ -16,7 +16,7 @@ namespace ClusterDns.Fuzz.Engine;
 /// Allocation beyond the bound is a crash too; AFL's <c>-t</c> is the hang bound. Each input runs on one long-lived
 /// worker thread with the thread pool's stack size (1.5 MiB), where the server runs this code, so recursion that a
 /// main thread survives still overflows here. Without AFL (no <c>__AFL_SHM_ID</c>) the input is read once from
-/// standard input, which replays a saved AFL crash: <c>dotnet ClusterDns.Fuzz.dll --afl k8s &lt; crash</c>.
+/// standard input, which replays a saved AFL crash: <c>dotnet ClusterDns.Fuzz.dll --afl --target k8s &lt; crash</c>.
 /// </para>
 /// </summary>
 public static class AflDriver
@@ -34,7 +34,7 @@ public static class AflDriver
     }
 
     /// <summary>The AFL dictionary (<c>-x</c>) of a target: the text mutator's tokens, plus the plugin directive names for
-    /// Corefiles. Packets get none (AFL finds their magic values through the instrumented comparisons' edges).</summary>
+    /// Corefiles. Packets get none: binary, and the seeds carry their magic values.</summary>
     public static string Dictionary(string target, IEnumerable<string> directives)
     {
         var tokens = new List<string>(Mutator.TextTokens);
