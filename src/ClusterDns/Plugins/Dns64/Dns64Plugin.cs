@@ -75,7 +75,7 @@ public sealed class Dns64Plugin : DnsPlugin
             response.Commit(response.Length, Name);
             return result;
         }
-        var aReply = await _resolver(DnsName.Parse(request.Name), DnsType.A, cancellationToken, request).ConfigureAwait(false);
+        var aReply = await _resolver(DnsName.FromValidatedWire(request.LowerNameWire), DnsType.A, cancellationToken, request).ConfigureAwait(false);
         if (aReply is null)
         {
             response.WriteError(DnsRcode.ServFail, Name);
