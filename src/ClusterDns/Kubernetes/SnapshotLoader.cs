@@ -264,8 +264,8 @@ public static class SnapshotLoader
                 return;
             }
 
-            // A float beyond double's range stays a string, as Go's YAML resolver keeps it (kubectl prints such a label
-            // value unquoted); JSON has no infinity.
+            // A float beyond double's range stays a string, as Go's YAML resolver keeps it (a YAML writer need not quote
+            // such a label value); JSON has no infinity.
             if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && char.IsAsciiDigit(v[^1])
                 && double.IsFinite(d))
             {
