@@ -44,28 +44,10 @@ internal sealed partial class BatchedUdpReceiver
         _stopping = stopping;
     }
 
-    /// <summary>True where the native layout below is right: 64-bit Linux.</summary>
+    /// <summary>True where the native layouts (<see cref="MsgHdr"/>, <see cref="IoVec"/>, MMsgHdr below) are right: 64-bit
+    /// Linux.</summary>
     public static bool IsSupported => OperatingSystem.IsLinux() && Environment.Is64BitProcess
         && Environment.GetEnvironmentVariable("CLUSTERDNS_NO_MMSG") is null;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public nint Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public nint Name;
-        public uint NameLength;
-        public nint Iov;
-        public nuint IovLength;
-        public nint Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct MMsgHdr

@@ -135,25 +135,6 @@ internal readonly struct PacketDestination
 /// <summary>sendmsg(2) of one datagram with control data, for replies finished off the receive thread.</summary>
 internal static partial class PacketSender
 {
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public nint Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public nint Name;
-        public uint NameLength;
-        public nint Iov;
-        public nuint IovLength;
-        public nint Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint sendmsg(nint fd, MsgHdr* message, int flags);
 

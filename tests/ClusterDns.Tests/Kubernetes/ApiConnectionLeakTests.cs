@@ -29,13 +29,9 @@ public sealed class ApiConnectionLeakTests(ITestOutputHelper output)
         await using var api = await TestApiServer.StartAsync();
         KubeadmStack.LoadCluster(api);
         var apiPort = new Uri(api.Url).Port;
-        var dnsPort = ServerTestKit.FreePort();
-        var directory = ClusterDnsProcess.NewDirectory();
-        await File.WriteAllTextAsync(Path.Combine(directory, "Corefile"),
-            $".:{dnsPort.ToString(CultureInfo.InvariantCulture)} {{\n    kubernetes cluster.local {{\n        endpoint {api.Url}\n    }}\n}}\n");
-        await using var process = ClusterDnsProcess.Start(directory);
-        await process.WaitForBannerAsync();
-        var dns = new IPEndPoint(IPAddress.Loopback, dnsPort);
+        var started = await ClusterDnsProcess.StartKubernetesAsync(api.Url);
+        await using var process = started.Process;
+        var dns = started.Dns;
         Assert.True(await Eventually.Holds(async () => await ResolvesAsync(dns, "web.default.svc.cluster.local."), TimeSpan.FromSeconds(20)), process.Stdout);
 
         for (var cut = 1; cut <= 20; cut++)

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
 using System.Text;
 
 namespace ClusterDns.Tests.TestSupport;
@@ -132,6 +134,21 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
                 builder.Append(line).Append('\n');
             }
         }
+    }
+
+    /// <summary>
+    /// Starts a server whose one block is <c>kubernetes cluster.local { endpoint API }</c> on a free port and waits for
+    /// its banner: the process the API-fault tests (chaos soak, connection leaks) watch.
+    /// </summary>
+    public static async Task<(ClusterDnsProcess Process, IPEndPoint Dns)> StartKubernetesAsync(string apiUrl)
+    {
+        var dnsPort = ServerTestKit.FreePort();
+        var directory = NewDirectory();
+        await File.WriteAllTextAsync(Path.Combine(directory, "Corefile"),
+            $".:{dnsPort.ToString(CultureInfo.InvariantCulture)} {{\n    kubernetes cluster.local {{\n        endpoint {apiUrl}\n    }}\n}}\n");
+        var process = Start(directory);
+        await process.WaitForBannerAsync();
+        return (process, new IPEndPoint(IPAddress.Loopback, dnsPort));
     }
 
     /// <summary>Runs to completion (for flags that print and exit, and for start-up errors).</summary>
