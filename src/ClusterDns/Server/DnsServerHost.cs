@@ -17,6 +17,10 @@ public sealed partial class DnsServerHost : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyLock = new(1, 1);
+
+    // Requests of internal lookups (dns64's A query, template's and file's CNAME targets), reused: each holds two
+    // 64 KiB buffers, which a fresh request per lookup would allocate. IPv6-sized addresses take IPv4 ones too.
+    private readonly RequestPool _lookupRequests = new(AddressFamily.InterNetworkV6, capacity: 16);
     private volatile ServerConfig? _current;
 
     public DnsServerHost(ServiceHub services, ListenerOptions? options = null)
@@ -193,7 +197,20 @@ public sealed partial class DnsServerHost : IAsyncDisposable
             return null;
         }
         var remote = origin?.RemoteEndPoint ?? new IPEndPoint(IPAddress.Loopback, 0);
-        var request = new DnsRequest(remote.AddressFamily);
+        var request = _lookupRequests.Rent();
+        try
+        {
+            return await ResolveWithAsync(request, routes, remote, name, type, origin, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lookupRequests.Return(request);
+        }
+    }
+
+    private async ValueTask<DnsMessage?> ResolveWithAsync(DnsRequest request, ListenerRoutes routes, IPEndPoint remote, DnsName name, DnsType type,
+        DnsRequest? origin, CancellationToken cancellationToken)
+    {
         var query = new DnsMessage();
         query.Header.Id = (ushort)Random.Shared.Next(ushort.MaxValue);
         query.Header.RecursionDesired = true;
@@ -208,10 +225,7 @@ public sealed partial class DnsServerHost : IAsyncDisposable
         }
         var disposition = request.Load(query.ToArray(), origin?.Transport ?? DnsTransport.Tcp);
         request.SetRemote(remote);
-        if (origin is not null)
-        {
-            request.LocalEndPoint = origin.LocalEndPoint;
-        }
+        request.LocalEndPoint = origin?.LocalEndPoint;
         await QueryProcessor.ProcessAsync(request, disposition, routes, _logger, cancellationToken).ConfigureAwait(false);
         return request.Response.Written && DnsMessage.TryParse(request.Response.Bytes, out var reply, out _) ? reply : null;
     }
