@@ -21,6 +21,18 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
     private readonly ZoneSet _zones;
     private readonly DnsName[] _apexZones;
 
+    /// <summary>Encoded replies by question, served while the cluster state they were computed from is current: a hit
+    /// copies bytes and patches the id (0 B), as the kubernetes plugin's precompiled answers.</summary>
+    private readonly AnswerCache _answers = new();
+    private readonly Lock _tokenGate = new();
+    private volatile StateToken _token = new(null);
+
+    /// <summary>Marks the replies computed from one <see cref="ClusterState"/>; superseded when the state is replaced.</summary>
+    private sealed class StateToken(ClusterDns.Kubernetes.ClusterState? state) : CacheToken
+    {
+        public ClusterDns.Kubernetes.ClusterState? State { get; } = state;
+    }
+
     public K8sExternalPlugin(K8sExternalOptions options)
     {
         _options = options;
@@ -48,6 +60,12 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
             return NextAsync(request, cancellationToken);
         }
 
+        var state = kubernetes.State;
+        var token = TokenFor(state);
+        if (_answers.TryServe(request, Name))
+        {
+            return new ValueTask<DnsResult>(DnsResult.Success);
+        }
         var reply = request.CreateReply();
         var qname = request.QuestionName;
         var zoneName = _zones.Name(zone);
@@ -56,12 +74,12 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
             if (lower.SequenceEqual(_zones.Name(i).Wire))
             {
                 ServeApex(kubernetes, request, reply, zoneName);
-                return Written(request, reply);
+                return Written(request, reply, kubernetes, token);
             }
             if (DnsNameSpan.IsSubdomainOf(lower, _apexZones[i].Wire))
             {
                 ServeSubApex(kubernetes, request, reply, zoneName);
-                return Written(request, reply);
+                return Written(request, reply, kubernetes, token);
             }
         }
 
@@ -74,7 +92,7 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
             }
             reply.Rcode = rcode;
             reply.Authorities.Add(Soa(kubernetes, zoneName));
-            return Written(request, reply);
+            return Written(request, reply, kubernetes, token);
         }
 
         switch (request.Type)
@@ -94,12 +112,41 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
         {
             reply.Authorities.Add(Soa(kubernetes, zoneName));
         }
-        return Written(request, reply);
+        return Written(request, reply, kubernetes, token);
     }
 
-    private ValueTask<DnsResult> Written(DnsRequest request, DnsMessage reply)
+    /// <summary>The token of the replies computed from <paramref name="state"/>: the current one, or a new one that
+    /// supersedes it when the state was replaced (a few volatile reads when nothing changed).</summary>
+    private StateToken TokenFor(ClusterDns.Kubernetes.ClusterState state)
+    {
+        var token = _token;
+        if (ReferenceEquals(token.State, state))
+        {
+            return token;
+        }
+        lock (_tokenGate)
+        {
+            token = _token;
+            if (!ReferenceEquals(token.State, state))
+            {
+                var next = new StateToken(state);
+                _token = next;
+                token.Supersede();
+                token = next;
+            }
+            return token;
+        }
+    }
+
+    private ValueTask<DnsResult> Written(DnsRequest request, DnsMessage reply, KubernetesPlugin kubernetes, StateToken token)
     {
         request.Response.Write(reply, Name);
+        // Kept for the next identical question only if the cluster did not change while it was computed.
+        if (ReferenceEquals(kubernetes.State, token.State))
+        {
+            reply.Additionals.RemoveAll(record => record is OptRecord);
+            _answers.Store(request, reply, token);
+        }
         return new ValueTask<DnsResult>(DnsResult.Success);
     }
 

@@ -94,9 +94,9 @@ internal sealed class RewritePlugin(RewriteRule[] rules) : DnsPlugin
             response.WriteError(result.Rcode);
             result = new DnsResult(DnsRcode.NoError, result.Error);
         }
-        if (response.Written && (original is not null || state.ResponseRules.Count > 0))
+        if (response.Written && (original is not null || state.ResponseRules.Count > 0 || state.CnameRules is not null))
         {
-            Revert(request, state.ResponseRules);
+            await RevertAsync(request, state, cancellationToken).ConfigureAwait(false);
         }
         return result;
     }
@@ -127,13 +127,22 @@ internal sealed class RewritePlugin(RewriteRule[] rules) : DnsPlugin
     }
 
     /// <summary>Puts the client's question back into the written reply and applies the response rules.</summary>
-    private void Revert(DnsRequest request, List<ResponseRule> responseRules)
+    private async ValueTask RevertAsync(DnsRequest request, RewriteState state, CancellationToken cancellationToken)
     {
         var response = request.Response;
         if (!DnsMessage.TryParse(response.Bytes, out var reply, out _))
         {
             return;
         }
+        var plugin = response.Plugin;
+        if (state.CnameRules is { } cnameRules)
+        {
+            foreach (var rule in cnameRules)
+            {
+                await rule.RewriteAsync(reply, request, state.Type, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        var responseRules = state.ResponseRules;
         var question = new DnsQuestion(request.QuestionName, request.Type, request.Class);
         if (reply.Questions.Count > 0)
         {
@@ -153,7 +162,7 @@ internal sealed class RewritePlugin(RewriteRule[] rules) : DnsPlugin
                 rule.RewriteMessage(reply);
             }
         }
-        response.Write(reply, response.Plugin.Length > 0 ? response.Plugin : Name);
+        response.Write(reply, plugin.Length > 0 ? plugin : Name);
     }
 
     private static void RewriteSection(List<DnsRecord> records, List<ResponseRule> responseRules)

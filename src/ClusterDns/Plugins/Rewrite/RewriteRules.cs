@@ -49,6 +49,9 @@ internal sealed class RewriteState(string name, DnsType type, DnsClass @class)
     public List<EdnsOption>? Options { get; set; }
 
     public List<ResponseRule> ResponseRules { get; } = [];
+
+    /// <summary>The cname rules that applied, run on the reply before the response rules (null: none).</summary>
+    public List<CnameTargetRule>? CnameRules { get; set; }
 }
 
 /// <summary>One rewrite rule. <see cref="Matches"/> is the allocation-free test every query runs; <see cref="Apply"/>

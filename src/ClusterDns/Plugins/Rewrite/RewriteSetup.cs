@@ -9,16 +9,16 @@ namespace ClusterDns.Plugins.Rewrite;
 /// <summary>
 /// Parses <c>rewrite [continue|stop] FIELD ...</c> as CoreDNS's rewriteParse/newRule: one rule per directive; a
 /// directive with fewer than two arguments takes its block's tokens as the rule's arguments. Errors are CoreDNS's
-/// texts (the server puts <c>plugin/rewrite: </c> before them; CoreDNS's rule errors carry no file or line). What CoreDNS accepts and ClusterDns
-/// does not implement yet (cname rules, edns0 unset and revert, edns0 variables) is refused, never ignored.
+/// texts (the server puts <c>plugin/rewrite: </c> before them; CoreDNS's rule errors carry no file or line).
 /// </summary>
 internal static class RewriteSetup
 {
     public static PluginDescriptor Descriptor { get; } = new("rewrite", Setup, OncePerBlock: false);
 
-    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context) => [new RewritePlugin(Parse(context.Dispenser))];
+    private static IReadOnlyList<DnsPlugin> Setup(PluginSetupContext context) => [new RewritePlugin(Parse(context.Dispenser, context.Resolver))];
 
-    public static RewriteRule[] Parse(Dispenser d)
+    /// <param name="resolver">The server's own chain, where cname rules look their new targets up.</param>
+    public static RewriteRule[] Parse(Dispenser d, InternalResolver? resolver = null)
     {
         var rules = new List<RewriteRule>();
         while (d.Next())
@@ -33,7 +33,7 @@ internal static class RewriteSetup
             }
             try
             {
-                rules.Add(NewRule(args));
+                rules.Add(NewRule(args, resolver));
             }
             catch (RuleException exception)
             {
@@ -45,7 +45,7 @@ internal static class RewriteSetup
 
     private sealed class RuleException(string message) : Exception(message);
 
-    private static RewriteRule NewRule(List<string> args)
+    private static RewriteRule NewRule(List<string> args, InternalResolver? resolver)
     {
         if (args.Count == 0)
         {
@@ -87,7 +87,7 @@ internal static class RewriteSetup
             case "rcode":
                 return NewRcodeRule(stop, rest);
             case "cname":
-                throw new RuleException("cname rules are not supported by ClusterDns yet");
+                return NewCnameRule(stop, rest, resolver);
             default:
                 throw new RuleException($"invalid rule type {GoQuote(args[0])}");
         }
@@ -226,7 +226,57 @@ internal static class RewriteSetup
         {
             throw new RuleException($"the rewrite regex pattern ({to}) uses more subexpressions than its corresponding matching regex pattern ({from})");
         }
+        WarmUp(regex);
         return regex;
+    }
+
+    /// <summary>CoreDNS's newCNAMERule: <c>[TYPE] FROM TO</c>, lower-cased (not made fully qualified: CNAME targets are,
+    /// so an exact FROM without its final dot never matches, as in CoreDNS).</summary>
+    private static RewriteRule NewCnameRule(bool stop, List<string> args, InternalResolver? resolver)
+    {
+        string type, from, to;
+        switch (args.Count)
+        {
+            case 3:
+                type = args[0].ToLowerInvariant();
+                (from, to) = (args[1].ToLowerInvariant(), args[2].ToLowerInvariant());
+                break;
+            case 2:
+                type = "exact";
+                (from, to) = (args[0].ToLowerInvariant(), args[1].ToLowerInvariant());
+                break;
+            default:
+                throw new RuleException($"too few ({args.Count}) arguments for a cname rule");
+        }
+        var kind = type switch
+        {
+            "exact" => NameMatch.Exact,
+            "prefix" => NameMatch.Prefix,
+            "suffix" => NameMatch.Suffix,
+            "substring" => NameMatch.Substring,
+            "regex" => NameMatch.Regex,
+            _ => throw new RuleException($"unknown cname rewrite type: {type}"),
+        };
+        GoRegex? regex = null;
+        if (kind == NameMatch.Regex && (!GoRegex.TryCompile(from, out regex, out _) || regex is null))
+        {
+            // CoreDNS compiles the pattern per reply and panics on a bad one; refusing it at start-up is the safe form.
+            throw new RuleException($"invalid regex matching pattern: {from}");
+        }
+        return new CnameTargetRule(stop, kind, from, to, regex, resolver);
+    }
+
+    /// <summary>Runs a compiled pattern once at start-up, so the first query does not pay its JIT under the match time
+    /// limit (on a busy machine that alone can exceed it; the warm-up's own time-out is of no consequence).</summary>
+    private static void WarmUp(GoRegex regex)
+    {
+        try
+        {
+            _ = regex.Regex.IsMatch("warm.up.");
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+        }
     }
 
     private static RewriteRule NewTypeRule(bool stop, List<string> args)
@@ -368,28 +418,46 @@ internal static class RewriteSetup
             "set" => Edns0Action.Set,
             "replace" => Edns0Action.Replace,
             "append" => Edns0Action.Append,
-            "unset" => throw new RuleException("EDNS0 unset rules are not supported by ClusterDns yet"),
+            "unset" => Edns0Action.Unset,
             _ => throw new RuleException($"invalid action: {GoQuote(actionText)}"),
         };
-        if (args.Count > 2 && args[^1].Equals("revert", StringComparison.OrdinalIgnoreCase))
+        // A final "revert" puts the reply's option back as the client sent it.
+        var revert = args.Count > 2 && args[^1] == "revert";
+        if (revert)
         {
-            throw new RuleException("EDNS0 revert is not supported by ClusterDns yet");
+            args = args.GetRange(0, args.Count - 1);
         }
+        var unset = action == Edns0Action.Unset;
         switch (ruleType)
         {
             case "local":
+                if (unset)
+                {
+                    return args.Count != 3
+                        ? throw new RuleException("EDNS0 local unset rules require exactly one arg")
+                        : new Edns0LocalRule(stop, action, revert, (ushort)ParseUint(args[2], 16), []);
+                }
                 if (args.Count != 4)
                 {
                     throw new RuleException("EDNS0 local rules require exactly three args");
                 }
                 if (args[3].StartsWith('{') && args[3].EndsWith('}'))
                 {
-                    throw new RuleException($"EDNS0 local variables ({args[3]}) are not supported by ClusterDns yet");
+                    var code = (ushort)ParseUint(args[2], 16);
+                    return Edns0VariableRule.IsValid(args[3])
+                        ? new Edns0VariableRule(stop, action, revert, code, args[3])
+                        : throw new RuleException($"unsupported variable name {GoQuote(args[3])}");
                 }
-                return new Edns0LocalRule(stop, action, (ushort)ParseUint(args[2], 16), LocalData(args[3]));
+                return new Edns0LocalRule(stop, action, revert, (ushort)ParseUint(args[2], 16), LocalData(args[3]));
             case "nsid":
-                return args.Count != 2 ? throw new RuleException("EDNS0 NSID rules do not accept args") : new Edns0NsidRule(stop, action);
+                return args.Count != 2 ? throw new RuleException("EDNS0 NSID rules do not accept args") : new Edns0NsidRule(stop, action, revert);
             case "subnet":
+                if (unset)
+                {
+                    return args.Count != 2
+                        ? throw new RuleException("EDNS0 subnet unset rules do not accept args")
+                        : new Edns0SubnetRule(stop, action, revert, 0, 0);
+                }
                 if (args.Count != 4)
                 {
                     throw new RuleException("EDNS0 subnet rules require exactly three args");
@@ -404,7 +472,7 @@ internal static class RewriteSetup
                 {
                     throw new RuleException($"invalid IPv6 bit mask length {v6}");
                 }
-                return new Edns0SubnetRule(stop, action, (byte)v4, (byte)v6);
+                return new Edns0SubnetRule(stop, action, revert, (byte)v4, (byte)v6);
             default:
                 throw new RuleException($"invalid rule type {GoQuote(ruleType)}");
         }

@@ -107,6 +107,8 @@ public sealed class AclPluginTests
     [InlineData("acl {\n        block net 10.0.0.0/33\n    }", "plugin/acl: Corefile:3 - Error during parsing: illegal CIDR notation \"10.0.0.0/33\"")]
     [InlineData("acl {\n        block net bogus\n    }", "plugin/acl: Corefile:3 - Error during parsing: illegal CIDR notation \"bogus/32\"")]
     [InlineData("acl {\n        block from 10.0.0.1\n    }", "plugin/acl: Corefile:3 - Error during parsing: unexpected token \"10.0.0.1\"; expect 'type | net'")]
+    // CoreDNS's acl has had no `file` section since its release (only its pre-release draft had one): refused the same way.
+    [InlineData("acl {\n        block file /etc/blocklist.txt\n    }", "plugin/acl: Corefile:3 - Error during parsing: unexpected token \"/etc/blocklist.txt\"; expect 'type | net'")]
     public async Task Setup_errors_match_CoreDNS(string directive, string expected)
     {
         Assert.Equal(expected, await SetupErrorAsync($".:0 {{\n    {directive}\n    whoami\n}}\n"));

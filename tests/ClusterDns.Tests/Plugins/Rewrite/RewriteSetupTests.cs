@@ -47,19 +47,20 @@ public sealed class RewriteSetupTests
     [InlineData("rewrite edns0 subnet set 33 56", "plugin/rewrite: invalid IPv4 bit mask length 33")]
     [InlineData("rewrite edns0 subnet set 24 129", "plugin/rewrite: invalid IPv6 bit mask length 129")]
     [InlineData("rewrite edns0 cookie set 1", "plugin/rewrite: invalid rule type \"cookie\"")]
+    [InlineData("rewrite edns0 local set 0xffee {foo}", "plugin/rewrite: unsupported variable name \"{foo}\"")]
+    [InlineData("rewrite edns0 local set 0xffee {/label}", "plugin/rewrite: unsupported variable name \"{/label}\"")]
+    [InlineData("rewrite edns0 local set 0xffee {plugin/}", "plugin/rewrite: unsupported variable name \"{plugin/}\"")]
+    [InlineData("rewrite edns0 local set xyz {qname}", "plugin/rewrite: strconv.ParseUint: parsing \"xyz\": invalid syntax")]
+    [InlineData("rewrite edns0 local unset", "plugin/rewrite: EDNS0 local unset rules require exactly one arg")]
+    [InlineData("rewrite edns0 local unset 0xffee abc", "plugin/rewrite: EDNS0 local unset rules require exactly one arg")]
+    [InlineData("rewrite edns0 subnet unset 24", "plugin/rewrite: EDNS0 subnet unset rules do not accept args")]
+    [InlineData("rewrite edns0 nsid unset x", "plugin/rewrite: EDNS0 NSID rules do not accept args")]
+    [InlineData("rewrite edns0 local set 0xffee revert", "plugin/rewrite: EDNS0 local rules require exactly three args")]
+    [InlineData("rewrite cname a.example.", "plugin/rewrite: too few (1) arguments for a cname rule")]
+    [InlineData("rewrite cname exact a. b. c.", "plugin/rewrite: too few (4) arguments for a cname rule")]
+    [InlineData("rewrite cname foo a. b.", "plugin/rewrite: unknown cname rewrite type: foo")]
+    [InlineData("rewrite cname regex ( b.", "plugin/rewrite: invalid regex matching pattern: (")]
     public async Task Setup_errors_match_CoreDNS(string directive, string expected)
-    {
-        Assert.Equal(expected, await SetupErrorAsync($".:0 {{\n    {directive}\n    whoami\n}}\n"));
-    }
-
-    // What CoreDNS supports and ClusterDns does not implement yet is refused, never accepted and ignored.
-    [Theory]
-    [InlineData("rewrite cname exact a.example.net b.example.net", "plugin/rewrite: cname rules are not supported by ClusterDns yet")]
-    [InlineData("rewrite edns0 local unset 0xffee", "plugin/rewrite: EDNS0 unset rules are not supported by ClusterDns yet")]
-    [InlineData("rewrite edns0 local set 0xffee abc revert", "plugin/rewrite: EDNS0 revert is not supported by ClusterDns yet")]
-    [InlineData("rewrite edns0 local set 0xffee {client_ip}", "plugin/rewrite: EDNS0 local variables ({client_ip}) are not supported by ClusterDns yet")]
-    [InlineData("rewrite edns0 local set 0xffee {some-plugin/label}", "plugin/rewrite: EDNS0 local variables ({some-plugin/label}) are not supported by ClusterDns yet")]
-    public async Task Unimplemented_options_are_refused(string directive, string expected)
     {
         Assert.Equal(expected, await SetupErrorAsync($".:0 {{\n    {directive}\n    whoami\n}}\n"));
     }
@@ -72,6 +73,9 @@ public sealed class RewriteSetupTests
     [InlineData("rewrite name exact a b answer value (.*)\\.b {1}.a", 1)]
     [InlineData("rewrite rcode regex .*\\.a NXDOMAIN 0", 1)]
     [InlineData("rewrite edns0 local set 0o17 abc\n    rewrite edns0 subnet append 0 0", 2)]
+    [InlineData("rewrite edns0 local unset 0xffee\n    rewrite edns0 nsid unset\n    rewrite edns0 subnet unset revert", 3)]
+    [InlineData("rewrite edns0 local set 0xffee abc revert\n    rewrite edns0 local set 0xffee {client_ip}\n    rewrite edns0 local append 1 {kubernetes/client-namespace}", 3)]
+    [InlineData("rewrite continue cname exact def.example.com. xyz.example.com.\n    rewrite stop cname a. b.\n    rewrite cname regex (.*)\\.web\\.(.*)\\.site\\. {1}.webapp.{2}.org.", 3)]
     public void Setup_builds_one_rule_per_directive(string directives, int rules)
     {
         var config = Build($".:0 {{\n    {directives}\n    whoami\n}}\n");
