@@ -35,8 +35,10 @@ public sealed class PipelineFixture : IAsyncDisposable
 
     public ILogger Logger { get; } = NullLogger.Instance;
 
-    /// <summary>Builds and starts the configuration for a cluster of <paramref name="services"/> ClusterIP services.</summary>
-    public static async Task<PipelineFixture> StartAsync(int services = 1000)
+    /// <summary>Builds and starts the configuration for a cluster of <paramref name="services"/> ClusterIP services.
+    /// <paramref name="cacheInFront"/>: the kubernetes block gets <c>cache 3600</c> (and <c>ttl 3600</c>), so after one
+    /// pass every question of a mix is a cache hit: the cache-hit path with the load's working set.</summary>
+    public static async Task<PipelineFixture> StartAsync(int services = 1000, bool cacheInFront = false)
     {
         var directory = Path.Combine(Path.GetTempPath(), "clusterdns-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
@@ -44,8 +46,10 @@ public sealed class PipelineFixture : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(directory, "hosts"), "10.0.0.1 web.example.org\n10.0.0.2 db.example.org\n10.0.0.3 web.cached.example\n").ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(directory, "Corefile"), $$"""
             .:{{Port}} {
+                {{(cacheInFront ? "cache 3600" : "")}}
                 kubernetes cluster.local in-addr.arpa {
                     snapshot cluster.yaml
+                    {{(cacheInFront ? "ttl 3600" : "")}}
                 }
             }
             example.org:{{Port}} {
