@@ -8,9 +8,9 @@ namespace ClusterDns.Server;
 
 /// <summary>
 /// Linux: readiness of DNS-over-TCP connections from our own epoll threads (one per CPU the process may use, started
-/// with the first connection). A connection waiting for its next query arms a one-shot registration; when data
-/// arrives the loop thread resumes the connection's reader itself — receive, answer, send, arm again — with no hop to
-/// the thread pool. That hop (socket event thread → pool worker → context switch, per query) is what made one query
+/// with the first connection). Each connection is registered once, edge-triggered; when data arrives for a reader
+/// that waits, the loop thread resumes the reader itself — receive, answer, send, wait again — with no hop to the
+/// thread pool and no system call to re-arm. That hop (socket event thread → pool worker → context switch, per query) is what made one query
 /// at a time per connection (CoreDNS <c>forward</c>'s <c>force_tcp</c> pool) cost twice Knot's CPU; .NET's own switch
 /// for it, <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>, is process-wide and would also run the Kubernetes
 /// client's HTTP reads and JSON parsing on the socket threads. Only these connections run here; answers that wait on
@@ -20,10 +20,9 @@ internal sealed partial class TcpEventLoop
 {
     private const int EpollIn = 0x001;
     private const int EpollRdHup = 0x2000;
-    private const int EpollOneShot = 1 << 30;
+    private const int EpollEdgeTriggered = 1 << 31;
     private const int CtlAdd = 1;
     private const int CtlDel = 2;
-    private const int CtlMod = 3;
     private const int Eintr = 4;
     private const int MaxEvents = 64;
 
@@ -81,13 +80,14 @@ internal sealed partial class TcpEventLoop
         var loop = loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)loops.Length)];
         var waiter = new ReadyWaiter(loop, (int)fd, Interlocked.Increment(ref loop._nextId));
         loop._waiters[waiter.Id] = waiter;
+        waiter.Add();
         return waiter;
     }
 
     private unsafe bool Control(int op, int fd, long id)
     {
         var ev = stackalloc byte[16];
-        Unsafe.WriteUnaligned(ev, EpollIn | EpollRdHup | EpollOneShot);
+        Unsafe.WriteUnaligned(ev, EpollIn | EpollRdHup | EpollEdgeTriggered);
         Unsafe.WriteUnaligned(ev + DataOffset, id);
         return epoll_ctl(_epoll, op, fd, ev) == 0;
     }
@@ -115,7 +115,7 @@ internal sealed partial class TcpEventLoop
                 {
                     try
                     {
-                        waiter.Complete(true); // runs the connection's reader here, up to its next wait
+                        waiter.Signal(); // runs the connection's reader here, up to its next wait
                     }
                     catch (Exception exception) when (exception is not OutOfMemoryException)
                     {
@@ -127,8 +127,10 @@ internal sealed partial class TcpEventLoop
     }
 
     /// <summary>
-    /// One connection's readiness: <see cref="WaitReadableAsync"/> arms a one-shot registration and completes (on the
-    /// loop thread, continuation inline) when the socket is readable, has hung up or failed; false once aborted.
+    /// One connection's readiness: <see cref="WaitReadableAsync"/> completes (on the loop thread, continuation inline)
+    /// at the next edge — data arrived, hang-up, error — or at once when one came while the reader was busy (the reader
+    /// then finds data or EAGAIN and waits again); false once aborted. The reader reads until a short read, so no
+    /// data is left behind an edge.
     /// </summary>
     internal sealed class ReadyWaiter : IValueTaskSource<bool>, IDisposable
     {
@@ -137,6 +139,7 @@ internal sealed partial class TcpEventLoop
         private ManualResetValueTaskSourceCore<bool> _core; // continuations run synchronously, on the completing thread
         private bool _added;
         private int _armed;
+        private int _ready;
         private int _aborted;
 
         public ReadyWaiter(TcpEventLoop loop, int fd, long id)
@@ -153,25 +156,31 @@ internal sealed partial class TcpEventLoop
         {
             _core.Reset();
             Interlocked.Exchange(ref _armed, 1);
-            if (Volatile.Read(ref _aborted) != 0)
+            if (Volatile.Read(ref _aborted) != 0 || !_added)
             {
-                Complete(false);
+                Complete(false); // closing, or the descriptor could not be registered: the end of the connection
             }
-            else if (_loop.Control(_added ? CtlMod : CtlAdd, _fd, Id))
+            else if (Volatile.Read(ref _ready) != 0)
             {
-                _added = true;
-            }
-            else
-            {
-                Complete(false); // the descriptor is gone: treat as the end of the connection
+                Complete(true);
             }
             return new ValueTask<bool>(this, _core.Version);
         }
 
-        internal void Complete(bool ready)
+        internal void Add() => _added = _loop.Control(CtlAdd, _fd, Id);
+
+        /// <summary>An edge from the loop: wakes the waiting reader, or is remembered for its next wait.</summary>
+        internal void Signal()
+        {
+            Volatile.Write(ref _ready, 1);
+            Complete(true);
+        }
+
+        private void Complete(bool ready)
         {
             if (Interlocked.Exchange(ref _armed, 0) == 1)
             {
+                Volatile.Write(ref _ready, 0);
                 _core.SetResult(ready);
             }
         }
