@@ -11,6 +11,10 @@ public static class Program
         {
             return Kubernetes.ScaleRunner.MainAsync(args).GetAwaiter().GetResult();
         }
+        if (args.Length > 0 && args[0] == "cache-mix")
+        {
+            return Pipeline.CacheMixBenchmarks.RunCpuTimed(args);
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -31,13 +31,17 @@ public sealed class PipelineFixture : IAsyncDisposable
 
     public ILogger Logger { get; } = NullLogger.Instance;
 
-    /// <summary>Builds and starts the configuration for a cluster of <paramref name="services"/> ClusterIP services.</summary>
-    public static async Task<PipelineFixture> StartAsync(int services = 1000)
+    /// <summary>Builds and starts the configuration for a cluster of <paramref name="services"/> ClusterIP services.
+    /// <paramref name="cacheInFront"/>: the kubernetes block gets <c>cache 3600</c> (and <c>ttl 3600</c>), so after one
+    /// pass every question of a mix is a cache hit: the cache-hit path with the load's working set.</summary>
+    public static async Task<PipelineFixture> StartAsync(int services = 1000, bool cacheInFront = false)
     {
         var pipeline = await InMemoryPipeline.StartAsync($$"""
             .:{{Port}} {
+                {{(cacheInFront ? "cache 3600" : "")}}
                 kubernetes cluster.local in-addr.arpa {
                     snapshot cluster.yaml
+                    {{(cacheInFront ? "ttl 3600" : "")}}
                 }
             }
             example.org:{{Port}} {

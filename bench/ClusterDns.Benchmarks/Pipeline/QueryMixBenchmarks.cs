@@ -53,7 +53,7 @@ public class QueryMixBenchmarks
     }
 
     /// <summary>gen-cluster.py's mix (its shape, not its exact random sequence).</summary>
-    private static byte[][] Mix(int services, int namespaces = 20, int headless = 10)
+    internal static byte[][] Mix(int services, int namespaces = 20, int headless = 10)
     {
         var random = new Random(20240601);
         var result = new byte[Queries][];

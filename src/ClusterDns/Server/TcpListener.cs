@@ -129,7 +129,7 @@ internal sealed partial class DnsTcpListener : IDisposable
                     return null;
                 }
                 Release(victim);
-                victim.Socket.Dispose(); // its read fails and its loop ends; nothing of it was being answered
+                victim.Close(); // its read ends and so does its loop; nothing of it was being answered
             }
             var connection = new Connection(client, address, new SemaphoreSlim(_options.MaxTcpPipelined, _options.MaxTcpPipelined))
             {
@@ -203,8 +203,14 @@ internal sealed partial class DnsTcpListener : IDisposable
         var local = (IPEndPoint)client.LocalEndPoint!;
         var io = new StreamState();
         DnsRequest? request = null;
+        var fullRead = false;
         try
         {
+            if (TcpEventLoop.IsSupported)
+            {
+                client.Blocking = false; // receives below never block: the event loop says when to read
+                connection.Waiter = TcpEventLoop.Register(client.SafeHandle.DangerousGetHandle(), _logger);
+            }
             while (!_stopping.IsCancellationRequested && served < connection.MaxQueries)
             {
                 var buffered = io.End - io.Start;
@@ -267,7 +273,39 @@ internal sealed partial class DnsTcpListener : IDisposable
                 var idle = io.End == 0;
                 connection.WaitingForQuery = idle;
                 connection.SetDeadline(idle ? connection.IdleTimeout : connection.ReadTimeout);
-                var count = await client.ReceiveAsync(io.Input.AsMemory(io.End), SocketFlags.None).ConfigureAwait(false);
+                int count;
+                if (connection.Waiter is { } waiter)
+                {
+                    // A read that filled the buffer may have left more behind: try before waiting. Otherwise wait first
+                    // (one query at a time: nothing is there yet, a speculative read would only find EAGAIN).
+                    var room = io.Input.Length - io.End;
+                    while (true)
+                    {
+                        if (fullRead)
+                        {
+                            count = client.Receive(io.Input.AsSpan(io.End), SocketFlags.None, out var error);
+                            if (error == SocketError.Success)
+                            {
+                                break;
+                            }
+                            if (error != SocketError.WouldBlock)
+                            {
+                                throw new SocketException((int)error);
+                            }
+                        }
+                        fullRead = true;
+                        if (!await waiter.WaitReadableAsync().ConfigureAwait(false))
+                        {
+                            count = 0; // closed by the listener (eviction, shutdown)
+                            break;
+                        }
+                    }
+                    fullRead = count == room;
+                }
+                else
+                {
+                    count = await client.ReceiveAsync(io.Input.AsMemory(io.End), SocketFlags.None).ConfigureAwait(false);
+                }
                 connection.ClearDeadline();
                 if (count == 0)
                 {
@@ -297,6 +335,7 @@ internal sealed partial class DnsTcpListener : IDisposable
                     break;
                 }
             }
+            connection.Waiter?.Dispose(); // before the descriptor is closed
             client.Dispose();
             io.Dispose();
         }
@@ -364,7 +403,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
         catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
         {
-            client.Dispose(); // an earlier answer is stuck on a client that does not read
+            connection.Close(); // an earlier answer is stuck on a client that does not read
             throw;
         }
         try
@@ -381,7 +420,7 @@ internal sealed partial class DnsTcpListener : IDisposable
         }
         catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
         {
-            client.Dispose(); // part of a frame may be out: the stream cannot continue
+            connection.Close(); // part of a frame may be out: the stream cannot continue
             throw;
         }
         finally
@@ -395,9 +434,9 @@ internal sealed partial class DnsTcpListener : IDisposable
         _stopping.Cancel();
         _sweeper?.Dispose();
         _socket.Dispose();
-        foreach (var connection in _connections.Keys)
+        foreach (var connection in _connections.Values)
         {
-            connection.Dispose();
+            connection.Close();
         }
         _acceptLoop?.Wait(TimeSpan.FromSeconds(2));
     }
@@ -431,6 +470,29 @@ internal sealed partial class DnsTcpListener : IDisposable
         public void SetDeadline(TimeSpan after) => Volatile.Write(ref Deadline, Environment.TickCount64 + (long)after.TotalMilliseconds);
 
         public void ClearDeadline() => Volatile.Write(ref Deadline, long.MaxValue);
+
+        /// <summary>The connection's readiness on the TCP event loop (Linux), or null: .NET's socket engine.</summary>
+        public TcpEventLoop.ReadyWaiter? Waiter { get; set; }
+
+        /// <summary>Closes from outside the reader: on .NET's engine the socket is disposed (its pending read fails);
+        /// on the event loop it is shut down and the reader's wait ends — the reader unregisters, then disposes, so a
+        /// descriptor number reused by a new connection is never touched.</summary>
+        public void Close()
+        {
+            if (!TcpEventLoop.IsSupported)
+            {
+                Socket.Dispose();
+                return;
+            }
+            try
+            {
+                Socket.Shutdown(SocketShutdown.Both); // readable at once: a reader not waiting yet finds the end too
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            {
+            }
+            Waiter?.Abort();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering a TCP query")]

@@ -93,4 +93,32 @@ public sealed class TcpStreamTests
         Assert.Equal([77, 78], new[] { DnsMessage.Parse(first).Header.Id, DnsMessage.Parse(second).Header.Id }.Order().Select(id => (int)id));
         Assert.Equal((byte)DnsRcode.NoError, DnsMessage.Parse(first).Header.Rcode);
     }
+    [Fact]
+    public async Task Many_connections_with_one_query_at_a_time_are_all_answered_in_order()
+    {
+        // CoreDNS forward's force_tcp shape: each connection waits for its answer before the next query (on Linux the
+        // connections are woken by the TCP event loop, edge-triggered, and answered there).
+        const int connections = 24;
+        const int perConnection = 40;
+        await using var server = await TestDnsServer.StartAsync(Whoami);
+        var clients = Enumerable.Range(0, connections).Select(async c =>
+        {
+            using var client = new TcpClient { NoDelay = true };
+            await client.ConnectAsync(server.Endpoint);
+            var stream = client.GetStream();
+            for (var i = 0; i < perConnection; i++)
+            {
+                var id = (ushort)(c * 100 + i);
+                var query = DnsMessage.CreateQuery($"c{c}-q{i}.example.", DnsType.A, id: id).ToArray();
+                var frame = new byte[query.Length + 2];
+                BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)query.Length);
+                query.CopyTo(frame, 2);
+                await stream.WriteAsync(frame);
+                var reply = await TestDnsServer.ReadFrameAsync(stream, TimeSpan.FromSeconds(20));
+                Assert.True(reply is not null, $"connection {c}: answer {i + 1} of {perConnection} missing");
+                Assert.Equal(id, DnsMessage.Parse(reply).Header.Id);
+            }
+        });
+        await Task.WhenAll(clients);
+    }
 }

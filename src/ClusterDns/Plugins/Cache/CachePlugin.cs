@@ -337,13 +337,15 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         {
             reply.CopyTo(wire);
         }
+        // The key match reads the lower-cased name here (a hit writes the client's spelling over it).
+        request.LowerNameWire.CopyTo(wire.AsSpan(DnsHeader.Size));
         var ttlOffsets = new ushort[scan.RecordCount];
         for (var i = 0; i < ttlOffsets.Length; i++)
         {
             ttlOffsets[i] = (ushort)(removed > 0 && offsets[i] > scan.OptStart ? offsets[i] - removed : offsets[i]);
         }
         var header = (ushort)scan.Flags;
-        var entry = new CacheEntry(wire, ttlOffsets, request.LowerNameWire.ToArray(), request.Type, request.Class, request.DnssecOk,
+        var entry = new CacheEntry(wire, ttlOffsets, request.LowerNameWire.Length, request.Type, request.Class, request.DnssecOk,
             request.CheckingDisabled, scan.Rcode & 0xF, (header & DnsHeader.AdBit) != 0, (header & DnsHeader.RaBit) != 0,
             (uint)(duration / TimeSpan.TicksPerSecond), _time.GetUtcNow().UtcTicks);
         if (denial)
