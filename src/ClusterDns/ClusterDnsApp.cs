@@ -65,7 +65,7 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
             var text = File.ReadAllText(CorefilePath);
             var parserOptions = new CorefileParserOptions { IsDirective = PluginOrder.Default.Contains, DefaultPort = _options.DnsPort };
             var document = CorefileParser.Parse(text, _options.Conf ?? "Corefile", parserOptions);
-            return Hash(text, document.Files);
+            return Hash(HashInput(text, document.Files));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CorefileException)
         {
@@ -105,7 +105,8 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
         {
             document = CorefileParser.Parse(BuiltinCorefile(), "Corefile", parserOptions);
         }
-        return _builder.Build(document, directory, Hash(text, document.Files));
+        var hashInput = HashInput(text, document.Files); // the files as loaded, hashed only if reload asks
+        return _builder.Build(document, directory, () => Hash(hashInput));
     }
 
     private (string Text, string FileName, string Directory) ReadCorefile()
@@ -126,20 +127,30 @@ public sealed partial class ClusterDnsApp : IAsyncDisposable, IReloadController
         return (text, _options.Conf ?? "Corefile", Path.GetDirectoryName(fullPath) ?? _options.WorkingDirectory);
     }
 
-    private static string Hash(string text, IReadOnlyList<string> files)
+    /// <summary>The bytes the configuration hash covers: the Corefile's text, then each import's content.</summary>
+    private static List<byte[]> HashInput(string text, IReadOnlyList<string> files)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-        sha.AppendData(Encoding.UTF8.GetBytes(text));
+        var parts = new List<byte[]>(files.Count) { Encoding.UTF8.GetBytes(text) };
         for (var i = 1; i < files.Count; i++)
         {
             try
             {
-                sha.AppendData(File.ReadAllBytes(files[i]));
+                parts.Add(File.ReadAllBytes(files[i]));
             }
             catch (IOException)
             {
                 // An import that vanished changes the hash by its absence.
             }
+        }
+        return parts;
+    }
+
+    private static string Hash(List<byte[]> parts)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
+        foreach (var part in parts)
+        {
+            sha.AppendData(part);
         }
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }

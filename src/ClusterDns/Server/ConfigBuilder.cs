@@ -27,7 +27,11 @@ public sealed class ConfigBuilder
         _resolverFor = resolverFor;
     }
 
-    public ServerConfig Build(CorefileDocument document, string corefileDirectory, string hash)
+    public ServerConfig Build(CorefileDocument document, string corefileDirectory, string hash) =>
+        Build(document, corefileDirectory, () => hash);
+
+    /// <summary>Builds the configuration; <paramref name="hash"/> runs only if something asks for the hash.</summary>
+    public ServerConfig Build(CorefileDocument document, string corefileDirectory, Func<string> hash)
     {
         var collector = new ConfigCollector();
         var blocks = new List<ServerBlockRuntime>();

@@ -8,7 +8,7 @@ public sealed record ListenerSpec(string Address, IPAddress? BindAddress, int Po
 /// <summary>A complete, validated configuration: what the host swaps in atomically on start and reload.</summary>
 public sealed class ServerConfig
 {
-    internal ServerConfig(IReadOnlyList<ListenerSpec> listeners, IReadOnlyList<ServerBlockRuntime> blocks, ConfigCollector collector, string hash)
+    internal ServerConfig(IReadOnlyList<ListenerSpec> listeners, IReadOnlyList<ServerBlockRuntime> blocks, ConfigCollector collector, Func<string> hash)
     {
         Listeners = listeners;
         Blocks = blocks;
@@ -16,7 +16,7 @@ public sealed class ServerConfig
         ShutdownHooks = collector.ShutdownHooks;
         HttpRoutes = collector.HttpRoutes.ToDictionary(
             pair => pair.Key, pair => (IReadOnlyDictionary<string, HttpHandler>)pair.Value, StringComparer.Ordinal);
-        Hash = hash;
+        _hash = new Lazy<string>(hash);
     }
 
     public IReadOnlyList<ListenerSpec> Listeners { get; }
@@ -29,6 +29,10 @@ public sealed class ServerConfig
 
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, HttpHandler>> HttpRoutes { get; }
 
-    /// <summary>SHA-512 of the Corefile and its imports (hex), as reload logs and compares it.</summary>
-    public string Hash { get; }
+    private readonly Lazy<string> _hash;
+
+    /// <summary>SHA-512 of the Corefile and its imports (hex), as reload logs and compares it. Computed on first use
+    /// (only reload asks): hashing loads the OpenSSL libraries, ~4 MiB resident a Corefile without reload need not
+    /// carry (docs/performance/footprint.md).</summary>
+    public string Hash => _hash.Value;
 }
