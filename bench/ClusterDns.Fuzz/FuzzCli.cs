@@ -8,7 +8,8 @@ namespace ClusterDns.Fuzz;
 /// <summary>
 /// <c>dotnet run -c Release --project bench/ClusterDns.Fuzz -- --target wire|reply|corefile|k8s|server|all
 /// [--iterations N] [--seconds S] [--seed X] [--crashes DIR]</c>; <c>--write-corpus</c> rewrites corpus/wire from
-/// the generated seed packets; <c>--replay FILE --target T</c> runs one saved input. Exit code 1 when anything failed.
+/// the generated seed packets; <c>--replay FILE --target T</c> runs one saved input; <c>--afl --target T</c> is the
+/// driver AFL++ runs (<see cref="AflDriver"/>, started by <c>afl.sh</c>). Exit code 1 when anything failed.
 /// </summary>
 public static class FuzzCli
 {
@@ -43,6 +44,7 @@ public static class FuzzCli
         string? crashes = "crashes";
         string? replay = null;
         string? writeCorpus = null;
+        var afl = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -63,6 +65,13 @@ public static class FuzzCli
                 case "--crashes":
                     crashes = Next();
                     break;
+                case "--afl":
+                    afl = true;
+                    break;
+                case "--afl-dict":
+                    // Run from the uninstrumented build: instrumented code needs AFL's coverage map.
+                    output.Write(AflDriver.Dictionary(Next(), ClusterDns.Corefile.PluginOrder.Default.Names));
+                    return 0;
                 case "--replay":
                     replay = Next();
                     break;
@@ -70,7 +79,7 @@ public static class FuzzCli
                     writeCorpus = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Next() : Corpus.Directory("wire");
                     break;
                 case "-h" or "--help":
-                    output.WriteLine("usage: --target wire|reply|corefile|k8s|server|all [--iterations N] [--seconds S] [--seed X] [--crashes DIR] [--replay FILE] [--write-corpus [DIR]]");
+                    output.WriteLine("usage: --target wire|reply|corefile|k8s|server|all [--iterations N] [--seconds S] [--seed X] [--crashes DIR] [--replay FILE] [--write-corpus [DIR]] [--afl] [--afl-dict TARGET]");
                     return 0;
                 default:
                     output.WriteLine($"unknown argument '{args[i]}' (--help)");
@@ -81,6 +90,10 @@ public static class FuzzCli
         {
             output.WriteLine($"wrote {Corpus.WriteWire(writeCorpus)} seed packets to {writeCorpus}");
             return 0;
+        }
+        if (afl)
+        {
+            return RunAfl(target, output);
         }
         if (replay is not null)
         {
@@ -122,6 +135,26 @@ public static class FuzzCli
         }
         output.WriteLine(failed ? "FAILED (inputs saved under " + crashes + ")" : "OK: 0 crashes, 0 hangs");
         return failed ? 1 : 0;
+    }
+
+    private static int RunAfl(string target, TextWriter output)
+    {
+        if (Array.IndexOf(InProcessTargets, target) < 0)
+        {
+            output.WriteLine($"--afl needs one in-process target ({string.Join('|', InProcessTargets)}), not '{target}'");
+            return 2;
+        }
+        try
+        {
+            AflDriver.Run(target, () => CreateTarget(target), MaxInputLength(target), new FuzzOptions().AllocationBound);
+            return 0;
+        }
+        catch (Exception exception)
+        {
+            // Only without AFL (one input from standard input): under AFL the fork server reports it as a crash.
+            output.WriteLine(exception);
+            return 1;
+        }
     }
 
     private static int Replay(string target, string path, TextWriter output)

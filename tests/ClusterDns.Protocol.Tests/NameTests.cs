@@ -144,7 +144,7 @@ public class NameTests
     [InlineData(@"a\.example.org.", "org.", true)]
     [InlineData(@"a\.example.org.", @"\.example.org.", false)]
     [InlineData(@"x.a\.example.org.", @"a\.example.org.", true)]
-    public void IsSubdomainOf(string name, string zone, bool expected)
+    public void Subdomain_test_follows_label_boundaries(string name, string zone, bool expected)
     {
         Assert.Equal(expected, DnsName.Parse(name).IsSubdomainOf(DnsName.Parse(zone)));
         Assert.Equal(expected, DnsNameSpan.IsSubdomainOf(DnsName.Parse(name).Wire, DnsName.Parse(zone).Wire));
@@ -165,7 +165,7 @@ public class NameTests
     [InlineData("a.b.example.org.", 0, "a.b.example.org.")]
     [InlineData(".", 1, ".")]
     [InlineData(@"a\.b.c.", 1, "c.")]
-    public void Parent(string name, int labels, string expected)
+    public void Parent_drops_leading_labels(string name, int labels, string expected)
     {
         var parent = DnsName.Parse(name).Parent(labels);
         Assert.Equal(expected, parent.ToString());

@@ -22,7 +22,7 @@ public class ZoneTextTests
     [InlineData("x. 5 IN MX 10 mail.x.", "x.\t5\tIN\tMX\t10 mail.x.")]
     [InlineData("x. 5 IN HINFO \"cpu\" \"os\"", "x.\t5\tIN\tHINFO\t\"cpu\" \"os\"")]
     [InlineData("x. 5 in ptr y.", "x.\t5\tIN\tPTR\ty.")]
-    public void Parses(string text, string printed) => Assert.Equal(printed, ZoneText.ParseRecord(text).ToString());
+    public void Record_text_parses_and_prints_canonically(string text, string printed) => Assert.Equal(printed, ZoneText.ParseRecord(text).ToString());
 
     [Theory]
     [InlineData("a. 1 IN A 1.2.3")]
@@ -49,7 +49,7 @@ public class ZoneTextTests
     [InlineData("a.. 1 IN A 1.2.3.4")]
     [InlineData("a. 1 IN")]
     [InlineData("a. 1 IN CNAME b..")]
-    public void Rejects(string text)
+    public void Malformed_record_text_is_rejected(string text)
     {
         Assert.False(ZoneText.TryParseRecord(text, out var record, out var error));
         Assert.Null(record);

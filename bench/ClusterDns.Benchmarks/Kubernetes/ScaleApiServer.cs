@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace ClusterDns.Benchmarks.Kubernetes;
 
 /// <summary>
-/// The big synthetic cluster (shape of shared/bench/peers/gen-k8s.py, scaled up): <c>ns-0..ns-99</c>; services
+/// The big synthetic cluster (shape of bench/load/peers/gen-k8s.py, scaled up): <c>ns-0..ns-99</c>; services
 /// <c>svc-i</c> (ClusterIP 10.96.0.0/12, one port http 80/TCP), every tenth one headless; one EndpointSlice per
 /// service holding <c>EndpointsPerService</c> ready endpoints (hostnames <c>ep-e</c> on headless services); pods
 /// <c>pod-j</c> whose first ones are the endpoints. Objects are rendered to JSON on demand from their index, so the

@@ -8,28 +8,24 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ClusterDns.Benchmarks.Pipeline;
 
 /// <summary>
-/// A real server configuration without sockets: the Corefile the load benchmark serves (kubernetes plugin on the
-/// synthetic cluster of bench/load, written here as gen-k8s.py writes it) plus a hosts block and a `cache` block
-/// (cache in front of hosts, so a cache hit is measured without an upstream socket), built by
-/// <see cref="ClusterDnsApp.Load"/> and started, so queries go through the same QueryProcessor, routes and plugins
-/// as UDP queries do. Queries are byte-for-byte what dnsperf/udp-blast send (RD, no EDNS).
+/// The load benchmark's configuration without sockets (an <see cref="InMemoryPipeline"/>): the Corefile it serves
+/// (kubernetes plugin on the synthetic cluster of bench/load, written here as gen-k8s.py writes it) plus a hosts block
+/// and a `cache` block (cache in front of hosts, so a cache hit is measured without an upstream socket), built and
+/// started. Queries are byte-for-byte what dnsperf/udp-blast send (RD, no EDNS).
 /// </summary>
 public sealed class PipelineFixture : IAsyncDisposable
 {
     public const string Port = "5399";
 
-    private readonly string _directory;
-    private readonly ServerConfig _config;
+    private readonly InMemoryPipeline _pipeline;
 
-    private PipelineFixture(string directory, ServerConfig config, ListenerRoutes routes, KubernetesPlugin kubernetes)
+    private PipelineFixture(InMemoryPipeline pipeline, KubernetesPlugin kubernetes)
     {
-        _directory = directory;
-        _config = config;
-        Routes = routes;
+        _pipeline = pipeline;
         Kubernetes = kubernetes;
     }
 
-    public ListenerRoutes Routes { get; }
+    public ListenerRoutes Routes => _pipeline.Routes;
 
     public KubernetesPlugin Kubernetes { get; }
 
@@ -38,11 +34,7 @@ public sealed class PipelineFixture : IAsyncDisposable
     /// <summary>Builds and starts the configuration for a cluster of <paramref name="services"/> ClusterIP services.</summary>
     public static async Task<PipelineFixture> StartAsync(int services = 1000)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "clusterdns-bench-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "cluster.yaml"), ClusterYaml(services)).ConfigureAwait(false);
-        await File.WriteAllTextAsync(Path.Combine(directory, "hosts"), "10.0.0.1 web.example.org\n10.0.0.2 db.example.org\n10.0.0.3 web.cached.example\n").ConfigureAwait(false);
-        await File.WriteAllTextAsync(Path.Combine(directory, "Corefile"), $$"""
+        var pipeline = await InMemoryPipeline.StartAsync($$"""
             .:{{Port}} {
                 kubernetes cluster.local in-addr.arpa {
                     snapshot cluster.yaml
@@ -55,56 +47,27 @@ public sealed class PipelineFixture : IAsyncDisposable
                 cache 30
                 hosts hosts
             }
-            """).ConfigureAwait(false);
-        var app = new ClusterDnsApp(new AppOptions { Conf = Path.Combine(directory, "Corefile"), Quiet = true, WorkingDirectory = directory },
-            NullLoggerFactory.Instance);
-        var config = app.Load();
-        foreach (var lifecycle in config.Lifecycles)
+            """, new Dictionary<string, string>
         {
-            await lifecycle.StartAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        var routes = config.Listeners.Single().Routes;
-        var kubernetes = config.Blocks.SelectMany(b => b.Plugins).OfType<KubernetesPlugin>().Single();
+            ["cluster.yaml"] = ClusterYaml(services),
+            ["hosts"] = "10.0.0.1 web.example.org\n10.0.0.2 db.example.org\n10.0.0.3 web.cached.example\n",
+        }).ConfigureAwait(false);
+        var kubernetes = pipeline.Config.Blocks.SelectMany(b => b.Plugins).OfType<KubernetesPlugin>().Single();
         if (!kubernetes.IsReady)
         {
             throw new InvalidOperationException("kubernetes snapshot did not load");
         }
-        return new PipelineFixture(directory, config, routes, kubernetes);
+        return new PipelineFixture(pipeline, kubernetes);
     }
 
     /// <summary>A query as dnsperf writes it: id, RD, one question, no EDNS.</summary>
-    public static byte[] Query(string name, DnsType type, bool edns = false)
-    {
-        var message = new DnsMessage();
-        message.Header.Id = 0x1234;
-        message.Header.RecursionDesired = true;
-        message.Questions.Add(new DnsQuestion(DnsName.Parse(name), type));
-        if (edns)
-        {
-            message.Additionals.Add(OptRecord.Create(1232));
-        }
-        return message.ToArray();
-    }
+    public static byte[] Query(string name, DnsType type, bool edns = false) => InMemoryPipeline.Query(name, type, edns);
 
     /// <summary>Loads <paramref name="query"/> into <paramref name="request"/> as a socket receive does.</summary>
-    public static QueryDisposition Receive(DnsRequest request, byte[] query)
-    {
-        query.CopyTo(request.QueryBuffer, 0);
-        return request.Prepare(query.Length, DnsTransport.Udp);
-    }
+    public static QueryDisposition Receive(DnsRequest request, byte[] query) => InMemoryPipeline.Receive(request, query);
 
     /// <summary>The whole in-memory pipeline: datagram bytes in, reply length out (0 when nothing is sent).</summary>
-    public int Answer(DnsRequest request, byte[] query)
-    {
-        var disposition = Receive(request, query);
-        var pending = QueryProcessor.ProcessAsync(request, disposition, Routes, Logger, CancellationToken.None);
-        if (!pending.IsCompletedSuccessfully)
-        {
-            // Never on these paths (no plugin awaits I/O); a benchmark that got here would measure the wrong thing.
-            throw new InvalidOperationException("the chain went asynchronous");
-        }
-        return request.Response.Written ? request.Response.Length : 0;
-    }
+    public int Answer(DnsRequest request, byte[] query) => _pipeline.Answer(request, query);
 
     /// <summary>gen-k8s.py's cluster: 20 namespaces, N ClusterIP services with port http, 10 headless x 5 endpoints.</summary>
     public static string ClusterYaml(int services, int namespaces = 20, int headless = 10, int endpoints = 5)
@@ -153,19 +116,5 @@ public sealed class PipelineFixture : IAsyncDisposable
         return JsonSerializer.Serialize(new { apiVersion = "v1", kind = "List", items }) + "\n";
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var lifecycle in _config.Lifecycles)
-        {
-            await lifecycle.StopAsync().ConfigureAwait(false);
-        }
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp directory left behind is harmless.
-        }
-    }
+    public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
 }

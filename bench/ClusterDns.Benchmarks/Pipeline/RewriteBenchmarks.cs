@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ClusterDns.Benchmarks.Pipeline;
 
@@ -15,8 +14,7 @@ namespace ClusterDns.Benchmarks.Pipeline;
 public class RewriteBenchmarks
 {
     private readonly DnsRequest _request = new(System.Net.Sockets.AddressFamily.InterNetwork);
-    private string _directory = string.Empty;
-    private ListenerRoutes _routes = null!;
+    private InMemoryPipeline _pipeline = null!;
     private byte[] _miss = [];
     private byte[] _exact = [];
     private byte[] _suffix = [];
@@ -26,9 +24,7 @@ public class RewriteBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "clusterdns-bench-rewrite-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(_directory);
-        File.WriteAllText(Path.Combine(_directory, "Corefile"), $$$"""
+        _pipeline = InMemoryPipeline.Load($$$"""
             .:{{{PipelineFixture.Port}}} {
                 rewrite name exact old.example.org a.example.net
                 rewrite name suffix .corp.internal .example.net answer auto
@@ -41,9 +37,6 @@ public class RewriteBenchmarks
                 }
             }
             """);
-        var app = new ClusterDnsApp(new AppOptions { Conf = Path.Combine(_directory, "Corefile"), Quiet = true, WorkingDirectory = _directory },
-            NullLoggerFactory.Instance);
-        _routes = app.Load().Listeners.Single().Routes;
         _miss = PipelineFixture.Query("plain.example.info", DnsType.A);
         _exact = PipelineFixture.Query("old.example.org", DnsType.A);
         _suffix = PipelineFixture.Query("a.corp.internal", DnsType.A, edns: true);
@@ -59,18 +52,9 @@ public class RewriteBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Directory.Delete(_directory, recursive: true);
+    public void Cleanup() => _pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private int Answer(byte[] query)
-    {
-        var disposition = PipelineFixture.Receive(_request, query);
-        var pending = QueryProcessor.ProcessAsync(_request, disposition, _routes, NullLogger.Instance, CancellationToken.None);
-        if (!pending.IsCompletedSuccessfully)
-        {
-            throw new InvalidOperationException("the chain went asynchronous");
-        }
-        return _request.Response.Written ? _request.Response.Length : 0;
-    }
+    private int Answer(byte[] query) => _pipeline.Answer(_request, query);
 
     [Benchmark(Baseline = true, Description = "rewrite miss (5 rules) → hosts A")]
     public int Miss() => Answer(_miss);

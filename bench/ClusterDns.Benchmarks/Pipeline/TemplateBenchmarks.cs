@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ClusterDns.Benchmarks.Pipeline;
 
@@ -15,8 +14,7 @@ namespace ClusterDns.Benchmarks.Pipeline;
 public class TemplateBenchmarks
 {
     private readonly DnsRequest _request = new(System.Net.Sockets.AddressFamily.InterNetwork);
-    private string _directory = string.Empty;
-    private ListenerRoutes _routes = null!;
+    private InMemoryPipeline _pipeline = null!;
     private byte[] _aaaa = [];
     private byte[] _aaaaEdns = [];
     private byte[] _searchPath = [];
@@ -26,9 +24,7 @@ public class TemplateBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "clusterdns-bench-template-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(_directory);
-        File.WriteAllText(Path.Combine(_directory, "Corefile"), $$$"""
+        _pipeline = InMemoryPipeline.Load($$$"""
             .:{{{PipelineFixture.Port}}} {
                 template ANY ANY internal.cloudapp.net {
                     match "^(?:[^.]+\.){4,}internal\.cloudapp\.net\.$"
@@ -51,9 +47,6 @@ public class TemplateBenchmarks
                 whoami
             }
             """);
-        var app = new ClusterDnsApp(new AppOptions { Conf = Path.Combine(_directory, "Corefile"), Quiet = true, WorkingDirectory = _directory },
-            NullLoggerFactory.Instance);
-        _routes = app.Load().Listeners.Single().Routes;
         _aaaa = PipelineFixture.Query("www.example.org", DnsType.AAAA);
         _aaaaEdns = PipelineFixture.Query("www.example.org", DnsType.AAAA, edns: true);
         _searchPath = PipelineFixture.Query("web.default.svc.cluster.local.abc123.internal.cloudapp.net", DnsType.A);
@@ -69,18 +62,9 @@ public class TemplateBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Directory.Delete(_directory, recursive: true);
+    public void Cleanup() => _pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private int Answer(byte[] query)
-    {
-        var disposition = PipelineFixture.Receive(_request, query);
-        var pending = QueryProcessor.ProcessAsync(_request, disposition, _routes, NullLogger.Instance, CancellationToken.None);
-        if (!pending.IsCompletedSuccessfully)
-        {
-            throw new InvalidOperationException("the chain went asynchronous");
-        }
-        return _request.Response.Written ? _request.Response.Length : 0;
-    }
+    private int Answer(byte[] query) => _pipeline.Answer(_request, query);
 
     [Benchmark(Baseline = true, Description = "template AAAA NODATA (static)")]
     public int BlockAaaa() => Answer(_aaaa);

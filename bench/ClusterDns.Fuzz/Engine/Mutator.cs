@@ -14,7 +14,8 @@ public sealed class Mutator
     private static readonly ushort[] InterestingWords =
         [0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x100, 511, 512, 513, 1232, 4095, 4096, 0x3FFF, 0x4000, 0x7FFF, 0x8000, 0xC000, 0xC00C, 0xFFFE, 0xFFFF];
     private static readonly ushort[] InterestingTypes = [1, 2, 5, 6, 12, 13, 15, 16, 28, 33, 39, 41, 43, 46, 251, 252, 255, 0, 0xFFFF];
-    private static readonly string[] TextTokens =
+    /// <summary>Tokens spliced into text inputs; also the AFL dictionary of the text targets (<see cref="AflDriver.Dictionary"/>).</summary>
+    public static readonly string[] TextTokens =
     [
         "{", "}", "{\n", "\n}\n", "\"", "\\", "\n", " ", "\t", "#", ":", ".", ".:", ".:0", "dns://", "tls://", "https://", "[", "]", "*",
         "import", "import *", "{$HOME}", "{$", "{%", "}}", "(snip)", "(", ")", ",", "-", "0", "-1", "65536", "99999999999999999999",

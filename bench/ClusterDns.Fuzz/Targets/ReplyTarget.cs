@@ -15,7 +15,6 @@ public sealed class ReplyTarget : IFuzzTarget
     private static readonly int[] Limits = [12, 13, 17, 29, 40, 64, 100, 255, 256, 512, 513, 1232, 4096];
     private readonly byte[] _buffer = new byte[ushort.MaxValue];
     private readonly byte[] _name = new byte[DnsName.MaxWireLength];
-    private int _round;
 
     public string Name => "reply";
 
@@ -31,7 +30,9 @@ public sealed class ReplyTarget : IFuzzTarget
             return;
         }
         var signature = 1;
-        var limit = Limits[_round++ % Limits.Length];
+        // The limit comes from the input (its id octets and length), so a rerun of an input takes the same path: AFL's
+        // coverage feedback needs a deterministic target.
+        var limit = Limits[(input.Length + input[0] + input[1] * 7) % Limits.Length];
         signature = signature * 31 + CheckTruncation(message, limit, "parsed input");
         signature = signature * 31 + CheckTruncation(message, 12 + (input.Length * 7 % 600), "parsed input");
         if (DnsQueryParser.Parse(input, _name, out var info) == QueryDisposition.Query)

@@ -106,6 +106,19 @@ public sealed class ZoneSet
         return -1;
     }
 
+    /// <summary>Index of the zone equal to <paramref name="name"/> (case does not matter), or -1.</summary>
+    public int IndexOf(DnsName name)
+    {
+        for (var i = 0; i < _names.Length; i++)
+        {
+            if (DnsNameSpan.EqualsIgnoreCase(_names[i].Wire, name.Wire))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>Whether <paramref name="zone"/> is one of the zones (exact spelling).</summary>
     public bool Contains(string zone) => IndexOf(zone) >= 0;
 }

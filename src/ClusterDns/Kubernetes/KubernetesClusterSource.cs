@@ -63,14 +63,14 @@ public sealed class KubernetesClusterSource : IClusterSource
                     (rv, timeout, onError, c) => OwnedWatch<V1Namespace, V1NamespaceList>(w => core.ListNamespaceWithHttpMessagesAsync(
                         allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.NamespaceLabelSelector,
                         watch: true, cancellationToken: w), onError, c)),
-                (m, _) => ModelConverter.ToNamespace(m), NamespaceOps.Instance),
+                (m, _) => ModelConverter.ToNamespace(m), ClusterKinds.Namespaces),
             Loop(new ResourceApi<V1Service>(
                     async (cont, limit, c) => Page(await core.ListServiceForAllNamespacesAsync(continueParameter: cont, limit: limit,
                         labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
                     (rv, timeout, onError, c) => OwnedWatch<V1Service, V1ServiceList>(w => core.ListServiceForAllNamespacesWithHttpMessagesAsync(
                         allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
                         watch: true, cancellationToken: w), onError, c)),
-                (m, _) => ModelConverter.ToService(m), ServiceOps.Instance),
+                (m, _) => ModelConverter.ToService(m), ClusterKinds.Services),
         };
         if (o.WatchEndpointSlices)
         {
@@ -81,7 +81,7 @@ public sealed class KubernetesClusterSource : IClusterSource
                     (rv, timeout, onError, c) => OwnedWatch<V1EndpointSlice, V1EndpointSliceList>(w =>
                         discovery.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true, resourceVersion: rv,
                             timeoutSeconds: timeout, labelSelector: o.LabelSelector, watch: true, cancellationToken: w), onError, c)),
-                (m, _) => ModelConverter.ToSlice(m), SliceOps.Instance));
+                (m, _) => ModelConverter.ToSlice(m), ClusterKinds.Slices));
         }
 
         if (o.WatchPods)
@@ -93,7 +93,7 @@ public sealed class KubernetesClusterSource : IClusterSource
                     (rv, timeout, onError, c) => OwnedWatch<V1Pod, V1PodList>(w => core.ListPodForAllNamespacesWithHttpMessagesAsync(
                         allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
                         fieldSelector: WatchOptions.PodFieldSelector, watch: true, cancellationToken: w), onError, c)),
-                ConvertPod, PodOps.Instance));
+                ConvertPod, ClusterKinds.Pods));
         }
 
         if (o.WatchMulticluster)
@@ -124,7 +124,7 @@ public sealed class KubernetesClusterSource : IClusterSource
                 },
                 (rv, timeout, onError, c) => Typed<V1Alpha1ServiceImport>(custom.WatchListClusterCustomObjectAsync(group, version, plural,
                     allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: c))),
-            (m, _) => ModelConverter.ToServiceImport(m), ServiceImportOps.Instance));
+            (m, _) => ModelConverter.ToServiceImport(m), ClusterKinds.ServiceImports));
 
         var discovery = _client.DiscoveryV1;
         const string selector = ModelConverter.McsServiceNameLabel;
@@ -133,7 +133,7 @@ public sealed class KubernetesClusterSource : IClusterSource
                     limit: limit, labelSelector: selector, cancellationToken: c).ConfigureAwait(false)),
                 (rv, timeout, onError, c) => discovery.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true,
                     resourceVersion: rv, timeoutSeconds: timeout, labelSelector: selector, onError: onError, cancellationToken: c)),
-            (m, _) => ModelConverter.ToMcsSlice(m), McsSliceOps.Instance));
+            (m, _) => ModelConverter.ToMcsSlice(m), ClusterKinds.McsSlices));
     }
 
     /// <summary>The custom-object watch yields untyped objects: read each event into <typeparamref name="T"/>.</summary>

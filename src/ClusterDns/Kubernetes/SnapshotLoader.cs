@@ -264,7 +264,10 @@ public static class SnapshotLoader
                 return;
             }
 
-            if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && char.IsAsciiDigit(v[^1]))
+            // A float beyond double's range stays a string, as Go's YAML resolver keeps it (kubectl prints such a label
+            // value unquoted); JSON has no infinity.
+            if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && char.IsAsciiDigit(v[^1])
+                && double.IsFinite(d))
             {
                 w.WriteNumberValue(d);
                 return;

@@ -4,10 +4,14 @@ using PromMetrics = Prometheus.Metrics;
 
 namespace ClusterDns.Metrics;
 
-// Series of plugins not implemented yet (names and labels from CoreDNS); each moves to its plugin's folder with the
-// plugin. Labelled children are exported only once touched, as in Go.
-
-/// <summary><c>coredns_dnssec_*</c>.</summary>
+/// <summary>
+/// <c>coredns_dnssec_*</c>: the one metric family here of a plugin ClusterDns does not implement (dnssec). Kept, with
+/// CoreDNS's names, help texts and labels, so the catalogue <see cref="MetricsCatalog.RegisterAll"/> registers matches
+/// CoreDNS's default build, which registers every compiled-in plugin's families at start-up whether or not the Corefile
+/// uses the plugin; dashboards and recording rules written against CoreDNS then find the same families. Nothing
+/// touches the children, so — as in Go — no labelled series is exported. When the dnssec plugin is written this class
+/// moves to <c>Plugins/Dnssec/DnssecMetrics.cs</c>, as every implemented plugin's metrics live in its own folder.
+/// </summary>
 public static class DnssecMetrics
 {
     public static Gauge CacheEntries { get; } = PromMetrics.CreateGauge("coredns_dnssec_cache_entries",

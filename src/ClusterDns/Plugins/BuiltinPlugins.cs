@@ -17,6 +17,7 @@ public static class BuiltinPlugins
         Cancel.CancelSetup.Descriptor,
         Chaos.ChaosSetup.Descriptor,
         Debug.DebugSetup.Descriptor,
+        Dns64.Dns64Setup.Descriptor,
         Errors.ErrorsSetup.Descriptor,
         ZoneFiles.FileSetup.Descriptor,
         Forward.ForwardSetup.Descriptor,

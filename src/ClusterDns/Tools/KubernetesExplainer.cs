@@ -26,7 +26,7 @@ internal static class KubernetesExplainer
         if (KubernetesOptions.IsReverseZone(zone))
         {
             return "no Service ClusterIP or ready endpoint address has this IP"
-                + (options.FallthroughZones is not null ? " (fallthrough passes it on)" : string.Empty);
+                + (options.Fallthrough.IsEnabled ? " (fallthrough passes it on)" : string.Empty);
         }
         Span<byte> lower = stackalloc byte[qname.WireLength];
         Span<int> offsets = stackalloc int[KubernetesName.MaxLabels];

@@ -24,7 +24,7 @@ public sealed class EnvSubstitutionTests
     [InlineData("{$}", "{$}")]
     [InlineData("{$A", "{$A")]
     [InlineData("{$LOOP}", "{$LOOP}")]
-    public void Replaces(string input, string expected)
+    public void Environment_placeholders_are_replaced(string input, string expected)
     {
         Assert.Equal(expected, EnvSubstitution.Replace(input, n => Env.TryGetValue(n, out var v) ? v : null));
     }

@@ -28,7 +28,7 @@ public sealed class LexerTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Tokenizes(string text, string[] expected)
+    public void Text_splits_into_tokens_with_their_lines(string text, string[] expected)
     {
         var tokens = Lexer.Tokenize(text, "f");
         Assert.Equal(expected, tokens.Select(t => $"{t.Text}@{t.Line}"));

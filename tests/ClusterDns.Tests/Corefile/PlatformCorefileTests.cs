@@ -20,7 +20,8 @@ public sealed partial class PlatformCorefileTests
     private static readonly string PlatformsDir = Path.Combine(CorefileTestSupport.ExamplesDir, "..", "Platforms");
 
     /// <summary>A question and what the reply must show: "NXDOMAIN", or "A 10.96.0.1" among the answers.</summary>
-    public sealed record Check(string Name, DnsType Type, string Expected, DnsClass Class = DnsClass.IN);
+    /// <param name="OverIpv6">Asked from ::1 instead of 127.0.0.1 (dns64 translates only for IPv6 clients).</param>
+    public sealed record Check(string Name, DnsType Type, string Expected, DnsClass Class = DnsClass.IN, bool OverIpv6 = false);
 
     /// <param name="Extra">Stored files copied next to the Corefile: (stored name, name in the Corefile's directory).</param>
     public sealed record Platform(string Corefile, Check[] Checks, string? PendingPlugin = null, (string Stored, string Target)[]? Extra = null)
@@ -63,7 +64,11 @@ public sealed partial class PlatformCorefileTests
         new Platform("gardener.Corefile", Cluster),
         new Platform("vcluster.Corefile", [.. Cluster, new("node1.nodes.vcluster.com.", DnsType.A, "A 10.96.0.1")]),
         new Platform("kubespray.Corefile", Cluster),
-        new Platform("kops-ipv6.Corefile", Cluster, PendingPlugin: "dns64"),
+        new Platform("kops-ipv6.Corefile", [.. Cluster,
+            // dns64: an IPv6 pod asking AAAA for an IPv4-only name gets it under 64:ff9b::/96 (192.0.2.80, the Service's
+            // 10.96.0.1).
+            new("www.example.com.", DnsType.AAAA, "NOERROR | AAAA 64:ff9b::c000:250", OverIpv6: true),
+            new("kubernetes.default.svc.cluster.local.", DnsType.AAAA, "NOERROR | AAAA 64:ff9b::a60:1", OverIpv6: true)]),
     };
 
     [Theory]
@@ -97,7 +102,7 @@ public sealed partial class PlatformCorefileTests
         var endpoint = new IPEndPoint(IPAddress.Loopback, port);
         foreach (var check in platform.Checks)
         {
-            var seen = await AskAsync(endpoint, check);
+            var seen = await AskAsync(check.OverIpv6 ? new IPEndPoint(IPAddress.IPv6Loopback, port) : endpoint, check);
             Assert.True(seen.Contains(check.Expected, StringComparison.Ordinal),
                 $"{platform}: {check.Name} {check.Class} {check.Type} expected {check.Expected}, got {seen}\n--- Corefile as started:\n{corefile}");
         }

@@ -77,7 +77,7 @@ public sealed partial class ManifestTests
     public void Multicluster_component_grants_serviceimports_to_the_same_account_and_the_base_role_does_not()
     {
         var source = File.ReadAllText(Path.Combine(RepoRoot(), "src", "ClusterDns", "Kubernetes", "KubernetesClusterSource.cs"));
-        Assert.Contains("ServiceImportOps.Instance", source, StringComparison.Ordinal);
+        Assert.Contains("ClusterKinds.ServiceImports", source, StringComparison.Ordinal);
         var component = Path.Combine(RepoRoot(), "deploy", "components", "multicluster");
         Assert.Contains("kind: Component", File.ReadAllText(Path.Combine(component, "kustomization.yaml")), StringComparison.Ordinal);
         Assert.Contains("- rbac.yaml", File.ReadAllText(Path.Combine(component, "kustomization.yaml")), StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using ClusterDns.Corefile;
 using ClusterDns.Fuzz;
 using ClusterDns.Fuzz.Engine;
+using ClusterDns.Fuzz.Targets;
 using ClusterDns.Kubernetes;
 
 namespace ClusterDns.Tests.Fuzz;
@@ -69,6 +70,29 @@ public sealed class FuzzRegressionTests
     {
         var exception = Assert.Throws<FormatException>(() => SnapshotLoader.Parse(yaml));
         Assert.StartsWith("unsupported YAML mapping key", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("label 1e400", "kind: Service\nmetadata: {name: s, namespace: n, labels: {v: 1e400}}\nspec: {clusterIP: 10.0.0.1}\n")]
+    [InlineData("label -1e400", "kind: Service\nmetadata: {name: s, namespace: n, labels: {v: -1e400}}\nspec: {clusterIP: 10.0.0.1}\n")]
+    [InlineData("annotation 9e99999", "kind: Service\nmetadata:\n  name: s\n  namespace: n\n  annotations:\n    a: 9e99999\nspec: {clusterIP: 10.0.0.1}\n")]
+    public void Yaml_float_beyond_double_range_loads_as_a_string(string name, string yaml)
+    {
+        // Found by AFL (k8s target): the YAML-to-JSON step wrote the plain scalar as a double, infinity, which
+        // Utf8JsonWriter refuses with an ArgumentException out of the loader. Go's YAML resolver keeps a float it
+        // cannot parse as a string, and so does the loader now.
+        var state = SnapshotLoader.Parse(yaml);
+        Assert.True(state.ServiceCount == 1, name);
+    }
+
+    [Theory]
+    [InlineData("1e400")]
+    [InlineData("1e400\0\0")]
+    [InlineData("[1e400, -1e400]")]
+    public void Yaml_document_of_an_overflowing_float_is_refused_as_a_snapshot(string yaml)
+    {
+        var exception = Record.Exception(() => SnapshotLoader.Parse(yaml));
+        Assert.True(exception is null || KubernetesTarget.IsRejection(exception), exception?.ToString());
     }
 
     [Theory]

@@ -7,10 +7,11 @@ using Xunit.Abstractions;
 namespace ClusterDns.Tests.Kubeadm;
 
 /// <summary>
-/// Every metric plugins.md lists for the server core (§0 table), health (§3), forward (§6, both name families),
-/// cache (§7), kubernetes programming duration (§8) and reload (§10) must appear in a scrape of the kubeadm
-/// Corefile after representative traffic, with exactly the listed label names. The list is read from
-/// <c>../shared/spec/plugins.md</c> beside the repository when present (as in CI), else from the transcription below.
+/// Every metric CoreDNS v1.14.7 documents for the server core, health, forward (both name families), cache, the
+/// kubernetes programming duration and reload must appear in a scrape of the kubeadm Corefile after representative
+/// traffic, with exactly the documented label names. The catalogue is <see cref="Transcribed"/> below (the record in
+/// this repository); where a machine also has the plugin summary the project was specified from beside the checkout
+/// (<c>../shared/spec/plugins.md</c>, as in CI), the test reads the catalogue from it instead, so the two cannot drift.
 /// </summary>
 [Collection("Prometheus")]
 public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
@@ -21,7 +22,7 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
         "coredns_dns_https_responses_total", "coredns_dns_quic_responses_total", "coredns_dns_https3_responses_total",
     };
 
-    /// <summary>The fallback transcription of plugins.md (v1.14.7 snapshot): name → label names.</summary>
+    /// <summary>CoreDNS v1.14.7's metric catalogue for these plugins: name → label names.</summary>
     private static readonly Dictionary<string, string[]> Transcribed = new(StringComparer.Ordinal)
     {
         ["coredns_build_info"] = ["version", "revision", "goversion"],
@@ -69,7 +70,8 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
     [GeneratedRegex(@"^\|\s*`(coredns_[a-z0-9_]+)`(?:[^|]*)\|[^|]*\|\s*([^|]*)\|", RegexOptions.Multiline)]
     private static partial Regex TableRow();
 
-    /// <summary>The spec beside the repository (<c>../shared/spec/plugins.md</c> from the repository root), if any.</summary>
+    /// <summary>The plugin summary beside the checkout (<c>../shared/spec/plugins.md</c> from the repository root), if
+    /// any.</summary>
     private static string? SpecPath()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
@@ -83,7 +85,8 @@ public sealed partial class MetricCatalogueTests(ITestOutputHelper output)
         return null;
     }
 
-    /// <summary>name → label names, from §0's core table and the metric mentions of §3, §6, §7, §8 and §10. A name
+    /// <summary>name → label names, from that file's numbered sections: the core metric table of section 0 and the metric
+    /// mentions of sections 3, 6, 7, 8 and 10 (health, forward, cache, kubernetes, reload). A name
     /// mentioned several times takes the labels of a braced mention (<c>name{a, b}</c>); none means no labels.</summary>
     internal static Dictionary<string, string[]> ParseSpec(string text)
     {

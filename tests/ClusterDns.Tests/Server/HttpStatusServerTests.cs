@@ -41,7 +41,7 @@ public sealed class HttpStatusServerTests : IAsyncLifetime
 
     [Theory]
     [MemberData(nameof(Exchanges))]
-    public async Task Answers(string name, string request, string[] expected)
+    public async Task Each_request_gets_the_expected_status_and_body(string name, string request, string[] expected)
     {
         var response = await ExchangeAsync(request);
         if (expected.Length == 0)

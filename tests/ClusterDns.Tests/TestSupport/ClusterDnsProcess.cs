@@ -153,10 +153,11 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
         _process.StandardInput.Close();
     }
 
-    /// <summary>Waits for the start-up banner's version line (the server is listening by then).</summary>
+    /// <summary>Waits for the start-up banner's version line (the server is listening by then). Generous: several
+    /// processes starting at once on a loaded machine can each take tens of seconds to JIT their start-up.</summary>
     public async Task WaitForBannerAsync()
     {
-        var started = await Eventually.Holds(() => Stdout.Contains("ClusterDns-", StringComparison.Ordinal) || HasExited, TimeSpan.FromSeconds(20));
+        var started = await Eventually.Holds(() => Stdout.Contains("ClusterDns-", StringComparison.Ordinal) || HasExited, TimeSpan.FromSeconds(90));
         Assert.True(started && !HasExited, $"server did not start\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}");
     }
 

@@ -46,11 +46,11 @@ internal sealed class StoreClusterSource : IClusterSource
 
     public event Action<ClusterChange>? Changed;
 
-    public void Upsert(ServiceInfo s) => Store.Upsert(ServiceOps.Instance, s);
+    public void Upsert(ServiceInfo s) => Store.Upsert(ClusterKinds.Services, s);
 
-    public void Upsert(EndpointSliceInfo s) => Store.Upsert(SliceOps.Instance, s);
+    public void Upsert(EndpointSliceInfo s) => Store.Upsert(ClusterKinds.Slices, s);
 
-    public void Upsert(PodInfo p) => Store.Upsert(PodOps.Instance, p);
+    public void Upsert(PodInfo p) => Store.Upsert(ClusterKinds.Pods, p);
 
     public Task StartAsync(CancellationToken ct) => Task.CompletedTask;
 

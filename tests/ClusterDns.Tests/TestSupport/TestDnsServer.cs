@@ -111,13 +111,14 @@ public sealed class TestDnsServer : IAsyncDisposable
 
     public static async Task<byte[]?> ExchangeUdpAsync(IPEndPoint endpoint, byte[] query, TimeSpan? timeout = null)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         await socket.SendToAsync(query, SocketFlags.None, endpoint);
         var buffer = new byte[65535];
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(3));
         try
         {
-            var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            var any = endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(any, 0), cts.Token);
             return buffer[..result.ReceivedBytes];
         }
         catch (OperationCanceledException)

@@ -241,15 +241,8 @@ public sealed partial class K8sExternalPlugin
     /// <summary>The configured zone (lower case) containing <paramref name="qname"/>: SRV targets are built under it.</summary>
     private string ZoneOf(DnsName qname)
     {
-        var best = 0;
-        for (var i = 1; i < _zones.Length; i++)
-        {
-            if (qname.IsSubdomainOf(_zones[i]) && _zones[i].LabelCount > _zones[best].LabelCount)
-            {
-                best = i;
-            }
-        }
-        return _options.Zones[best];
+        var zone = _zones.Match(qname.Wire);
+        return _zones[zone < 0 ? 0 : zone];
     }
 
     /// <summary>CoreDNS's nsAddrs(external): the external addresses of the services whose endpoints are this server's

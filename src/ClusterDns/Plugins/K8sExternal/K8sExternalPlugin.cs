@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using ClusterDns.Corefile;
 using ClusterDns.Plugins.Kubernetes;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
@@ -17,17 +18,16 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
     private const string Hostmaster = "hostmaster";
 
     private readonly K8sExternalOptions _options;
-    private readonly DnsName[] _zones;
+    private readonly ZoneSet _zones;
     private readonly DnsName[] _apexZones;
 
     public K8sExternalPlugin(K8sExternalOptions options)
     {
         _options = options;
-        _zones = new DnsName[options.Zones.Count];
+        _zones = new ZoneSet(options.Zones);
         _apexZones = new DnsName[options.Zones.Count];
-        for (var i = 0; i < _zones.Length; i++)
+        for (var i = 0; i < _apexZones.Length; i++)
         {
-            _zones[i] = DnsName.Parse(options.Zones[i]);
             _apexZones[i] = DnsName.Parse(options.Apex + "." + options.Zones[i]);
         }
     }
@@ -42,14 +42,7 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
     public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
     {
         var lower = request.LowerNameWire;
-        var zone = -1;
-        for (var i = 0; i < _zones.Length; i++)
-        {
-            if (DnsNameSpan.IsSubdomainOf(lower, _zones[i].Wire) && (zone < 0 || _zones[i].LabelCount > _zones[zone].LabelCount))
-            {
-                zone = i;
-            }
-        }
+        var zone = _zones.Match(lower);
         if (zone < 0 || Kubernetes is not { } kubernetes)
         {
             return NextAsync(request, cancellationToken);
@@ -57,10 +50,10 @@ public sealed partial class K8sExternalPlugin : DnsPlugin
 
         var reply = request.CreateReply();
         var qname = request.QuestionName;
-        var zoneName = _zones[zone];
-        for (var i = 0; i < _zones.Length; i++)
+        var zoneName = _zones.Name(zone);
+        for (var i = 0; i < _zones.Count; i++)
         {
-            if (lower.SequenceEqual(_zones[i].Wire))
+            if (lower.SequenceEqual(_zones.Name(i).Wire))
             {
                 ServeApex(kubernetes, request, reply, zoneName);
                 return Written(request, reply);

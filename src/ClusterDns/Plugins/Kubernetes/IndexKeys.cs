@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -57,6 +58,40 @@ internal static class IndexKeys
         label[0] = (byte)length;
         Encoding.Latin1.GetBytes(text.AsSpan(0, length), label.AsSpan(1));
         return label;
+    }
+
+    /// <summary>The lower-case wire labels <c>name.ns.svc</c> (no zone, no root): the relative part of a service's names.</summary>
+    public static byte[] ServiceRelativeWire(string name, string ns)
+    {
+        var relative = new byte[name.Length + ns.Length + 6];
+        var at = 0;
+        foreach (var part in (ReadOnlySpan<string>)[name, ns, "svc"])
+        {
+            relative[at++] = (byte)part.Length;
+            foreach (var c in part)
+            {
+                relative[at++] = (byte)char.ToLowerInvariant(c);
+            }
+        }
+        return relative;
+    }
+
+    /// <summary>The addresses among <paramref name="texts"/> that parse, in order (a ClusterIP list, an import's IPs).</summary>
+    public static IPAddress[] ParseAddresses(ImmutableArray<string> texts)
+    {
+        if (texts.IsDefaultOrEmpty)
+        {
+            return [];
+        }
+        var list = new List<IPAddress>(texts.Length);
+        foreach (var text in texts)
+        {
+            if (IPAddress.TryParse(text, out var ip))
+            {
+                list.Add(ip);
+            }
+        }
+        return [.. list];
     }
 
     /// <summary>Builds <c>[label.]relative.zone</c>; null when the result would be too long.</summary>

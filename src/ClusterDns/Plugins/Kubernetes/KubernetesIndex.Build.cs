@@ -180,19 +180,7 @@ internal sealed partial class KubernetesIndex
 
     private static ServiceEntry BuildService(ClusterState state, ServiceInfo s, KubernetesOptions options)
     {
-        IPAddress[] ips = [];
-        if (s.Kind == ServiceKind.ClusterIP && !s.ClusterIPs.IsDefaultOrEmpty)
-        {
-            var list = new List<IPAddress>(s.ClusterIPs.Length);
-            foreach (var text in s.ClusterIPs)
-            {
-                if (IPAddress.TryParse(text, out var ip))
-                {
-                    list.Add(ip);
-                }
-            }
-            ips = [.. list];
-        }
+        var ips = s.Kind == ServiceKind.ClusterIP ? IndexKeys.ParseAddresses(s.ClusterIPs) : [];
 
         SliceEntry[] slices = [];
         var ready = 0;
@@ -233,17 +221,6 @@ internal sealed partial class KubernetesIndex
             DnsName.TryParse(fqdn, out external);
         }
 
-        var relative = new byte[s.Name.Length + s.Namespace.Length + 6];
-        var at = 0;
-        foreach (var part in (ReadOnlySpan<string>)[s.Name, s.Namespace, "svc"])
-        {
-            relative[at++] = (byte)part.Length;
-            foreach (var c in part)
-            {
-                relative[at++] = (byte)char.ToLowerInvariant(c);
-            }
-        }
-
         return new ServiceEntry
         {
             Namespace = s.Namespace,
@@ -254,7 +231,7 @@ internal sealed partial class KubernetesIndex
             ExternalTarget = external,
             Slices = slices,
             ReadyCount = ready,
-            RelativeWire = relative,
+            RelativeWire = IndexKeys.ServiceRelativeWire(s.Name, s.Namespace),
             Hash = IndexKeys.KeyHash(s.Name, s.Namespace),
         };
     }

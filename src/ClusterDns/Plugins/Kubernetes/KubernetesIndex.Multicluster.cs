@@ -32,17 +32,7 @@ internal sealed partial class KubernetesIndex
     private static ServiceEntry BuildImport(ClusterState state, ServiceImportInfo s, KubernetesOptions options)
     {
         var headless = s.Type == ServiceImportType.Headless;
-        var ips = new List<IPAddress>(s.Ips.IsDefault ? 0 : s.Ips.Length);
-        if (!headless)
-        {
-            foreach (var text in s.Ips)
-            {
-                if (IPAddress.TryParse(text, out var ip))
-                {
-                    ips.Add(ip);
-                }
-            }
-        }
+        var ips = headless ? [] : IndexKeys.ParseAddresses(s.Ips);
 
         var found = state.GetMcsSlices(s.Namespace, s.Name);
         var slices = new SliceEntry[found.Length];
@@ -71,27 +61,16 @@ internal sealed partial class KubernetesIndex
             slices[i] = new SliceEntry(Ports(slice.Ports), [.. endpoints]);
         }
 
-        var relative = new byte[s.Name.Length + s.Namespace.Length + 6];
-        var at = 0;
-        foreach (var part in (ReadOnlySpan<string>)[s.Name, s.Namespace, "svc"])
-        {
-            relative[at++] = (byte)part.Length;
-            foreach (var c in part)
-            {
-                relative[at++] = (byte)char.ToLowerInvariant(c);
-            }
-        }
-
         return new ServiceEntry
         {
             Namespace = s.Namespace,
             Name = s.Name,
             Kind = headless ? ServiceKind.Headless : ServiceKind.ClusterIP,
-            ClusterIps = [.. ips],
+            ClusterIps = ips,
             Ports = Ports(s.Ports),
             Slices = slices,
             ReadyCount = ready,
-            RelativeWire = relative,
+            RelativeWire = IndexKeys.ServiceRelativeWire(s.Name, s.Namespace),
             Hash = IndexKeys.KeyHash(s.Name, s.Namespace),
         };
     }

@@ -16,19 +16,14 @@ internal sealed class KubernetesMetadata
 {
     private const string InvalidRequest = "invalid query name";
 
-    private readonly ZoneLabelCounts _zones;
     private readonly bool _podsVerified;
 
-    public KubernetesMetadata(KubernetesOptions options)
-    {
-        _zones = new ZoneLabelCounts(options.Zones);
-        _podsVerified = options.PodMode == PodMode.Verified;
-    }
+    public KubernetesMetadata(KubernetesOptions options) => _podsVerified = options.PodMode == PodMode.Verified;
 
     public void Collect(DnsRequest request, KubernetesResolver resolver, ClusterState state)
     {
         var zone = resolver.MatchZone(request.LowerNameWire);
-        var parsed = Parse(request.Name, zone < 0 ? 0 : _zones[zone]);
+        var parsed = Parse(request.LowerNameWire, zone < 0 ? 0 : resolver.Zones.LabelCount(zone));
         var items = request.Items;
         if (parsed is null)
         {
@@ -55,51 +50,50 @@ internal sealed class KubernetesMetadata
         items["kubernetes/client-pod-name"] = (Func<string>)(() => pod.Name);
     }
 
-    /// <summary>CoreDNS's parseRequest on the lower-case FQDN below a zone of <paramref name="zoneLabels"/> labels (0: no
-    /// kubernetes zone matched, so the whole name is the base); null for errInvalidRequest.</summary>
-    internal static ParsedName? Parse(string name, int zoneLabels)
+    /// <summary>CoreDNS's parseRequest on the lower-case wire name below a zone of <paramref name="zoneLabels"/> labels (0:
+    /// no kubernetes zone matched, so the whole name is the base), read through the plugin's own name grammar
+    /// (<see cref="KubernetesName"/>); null for errInvalidRequest.</summary>
+    internal static ParsedName? Parse(ReadOnlySpan<byte> lowerWire, int zoneLabels)
     {
-        var labels = name.Length <= 1 ? [] : name[..^1].Split('.');
-        var last = labels.Length - zoneLabels - 1;
-        var result = new ParsedName();
-        if (last < 0 || (last == 0 && labels[0] is "svc" or "pod"))
+        Span<byte> lower = stackalloc byte[lowerWire.Length];
+        Span<int> offsets = stackalloc int[KubernetesName.MaxLabels];
+        var q = new KubernetesName(lowerWire, lower, offsets, zoneLabels, -1);
+        switch (q.Kind)
         {
-            return result; // the apex, svc.<zone> or pod.<zone>: nothing to report, no error
-        }
-        result.Kind = labels[last];
-        if (result.Kind is not ("pod" or "svc"))
-        {
-            return null;
-        }
-        if (--last < 0)
-        {
-            return result;
-        }
-        result.Namespace = labels[last];
-        if (--last < 0)
-        {
-            return result;
-        }
-        result.Service = labels[last];
-        if (--last < 0)
-        {
-            return result;
-        }
-        switch (last)
-        {
-            case 0:
-                result.Endpoint = labels[0];
-                return result;
-            case 1:
-                result.Protocol = StripUnderscore(labels[1]);
-                result.Port = StripUnderscore(labels[0]);
-                return result;
-            default:
+            case KubernetesNameKind.Apex:
+            case KubernetesNameKind.Structural:
+                return new ParsedName(); // the apex, svc.<zone> or pod.<zone>: nothing to report, no error
+            case KubernetesNameKind.NameServer: // "dns" is neither svc nor pod
+            case KubernetesNameKind.Invalid:
                 return null;
         }
+        // parseRequest reads the labels by position for both branches: a pod name's dashed address is its "service".
+        var result = new ParsedName { Kind = Text(q.BranchLabel), Namespace = Text(q.NamespaceLabel) };
+        if (q.BaseCount >= 3)
+        {
+            result.Service = Text(q.ObjectLabel);
+        }
+        if (q.BaseCount == 4)
+        {
+            result.Endpoint = Text(q.EndpointLabel);
+        }
+        else if (q.BaseCount == 5)
+        {
+            result.Protocol = Text(q.ProtocolLabel);
+            result.Port = Text(q.PortLabel);
+        }
+        return result;
     }
 
-    private static string StripUnderscore(string label) => label.StartsWith('_') ? label[1..] : label;
+    /// <summary>One label in presentation form (escaped as in the query name's text).</summary>
+    private static string Text(ReadOnlySpan<byte> label)
+    {
+        Span<byte> wire = stackalloc byte[label.Length + 2];
+        wire[0] = (byte)label.Length;
+        label.CopyTo(wire[1..]);
+        wire[^1] = 0;
+        return DnsNameSpan.ToText(wire)[..^1];
+    }
 
     internal sealed class ParsedName
     {
@@ -114,23 +108,5 @@ internal sealed class KubernetesMetadata
         public string Namespace { get; set; } = string.Empty;
 
         public string Kind { get; set; } = string.Empty;
-    }
-
-    /// <summary>Label counts of the plugin's zones, by zone index.</summary>
-    private sealed class ZoneLabelCounts(IReadOnlyList<string> zones)
-    {
-        private readonly int[] _counts = Count(zones);
-
-        public int this[int index] => _counts[index];
-
-        private static int[] Count(IReadOnlyList<string> zones)
-        {
-            var counts = new int[zones.Count];
-            for (var i = 0; i < counts.Length; i++)
-            {
-                counts[i] = DnsName.Parse(zones[i]).LabelCount;
-            }
-            return counts;
-        }
     }
 }

@@ -1,4 +1,5 @@
 using ClusterDns.Kubernetes;
+using ClusterDns.Plugins.Shared;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
@@ -37,8 +38,9 @@ public sealed record KubernetesOptions
 
     public bool NoEndpoints { get; init; }
 
-    /// <summary>null: no fallthrough; empty: every zone; else only names at or below these (docs/kubernetes-dns.md §10).</summary>
-    public IReadOnlyList<string>? FallthroughZones { get; init; }
+    /// <summary>The <c>fallthrough [ZONES...]</c> option (docs/kubernetes-dns.md §10): NXDOMAIN names it covers go to the
+    /// next plugin.</summary>
+    public Fallthrough Fallthrough { get; init; } = Fallthrough.None;
 
     public bool IgnoreEmptyService { get; init; }
 

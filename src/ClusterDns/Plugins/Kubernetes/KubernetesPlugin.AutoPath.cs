@@ -7,7 +7,7 @@ using ClusterDns.Server;
 
 namespace ClusterDns.Plugins.Kubernetes;
 
-/// <summary>The search path of the querying pod for <c>autopath @kubernetes</c> (docs/kubernetes-dns.md §11.1).</summary>
+/// <summary>The search path of the querying pod for <c>autopath @kubernetes</c> (docs/kubernetes-dns.md §11; the behaviour is described in the autopath plugin's README).</summary>
 public sealed partial class KubernetesPlugin : IAutoPather
 {
     /// <summary>Where the server's own search domains come from (CoreDNS's searchFromResolvConf).</summary>

@@ -47,7 +47,7 @@ public sealed partial class KubernetesResolver
             return;
         }
         var cname = new CnameRecord(target) { Name = owner, Ttl = _ttl };
-        if (!target.IsSubdomainOf(_zones[zone]))
+        if (!target.IsSubdomainOf(_zones.Name(zone)))
         {
             answer.Add(cname);
             upstream = target;
@@ -57,7 +57,7 @@ public sealed partial class KubernetesResolver
         var chased = new List<DnsRecord>();
         Span<byte> lower = stackalloc byte[target.WireLength];
         Span<int> offsets = stackalloc int[KubernetesName.MaxLabels];
-        var tq = new KubernetesName(target.Wire, lower, offsets, _zoneLabels[zone], zone);
+        var tq = new KubernetesName(target.Wire, lower, offsets, _zones.LabelCount(zone), zone);
         if (tq.IsNsDns())
         {
             NameServerAddresses(ref tq, target, type, chased);

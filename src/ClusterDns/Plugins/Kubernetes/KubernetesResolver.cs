@@ -1,5 +1,7 @@
 using System.Net;
+using ClusterDns.Corefile;
 using ClusterDns.Kubernetes;
+using ClusterDns.Plugins.Shared;
 using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Kubernetes;
@@ -52,11 +54,10 @@ public sealed partial class KubernetesResolver
 
     private readonly KubernetesOptions _options;
     private readonly KubernetesIndex _index;
-    private readonly DnsName[] _zones;
-    private readonly int[] _zoneLabels;
+    private readonly ZoneSet _zones;
     private readonly bool[] _zoneReverse;
     private readonly bool[] _zoneMulticluster;
-    private readonly DnsName[]? _fallthrough;
+    private readonly Fallthrough _fallthrough;
     private readonly uint _ttl;
 
     public KubernetesResolver(KubernetesOptions options, ClusterState state, bool synced, IReadOnlyList<IPAddress> localAddresses)
@@ -72,25 +73,15 @@ public sealed partial class KubernetesResolver
         Answers = answers ?? new AnswerCache();
         CacheCapacity = AnswerCache.CapacityFor(index.State);
         _ttl = options.Ttl;
-        _zones = new DnsName[options.Zones.Count];
-        _zoneLabels = new int[_zones.Length];
-        _zoneReverse = new bool[_zones.Length];
-        _zoneMulticluster = new bool[_zones.Length];
-        for (var i = 0; i < _zones.Length; i++)
+        _zones = new ZoneSet(options.Zones);
+        _zoneReverse = new bool[_zones.Count];
+        _zoneMulticluster = new bool[_zones.Count];
+        for (var i = 0; i < _zones.Count; i++)
         {
             _zoneMulticluster[i] = options.MulticlusterZones is { } mz && mz.Contains(options.Zones[i]);
-            _zones[i] = DnsName.Parse(options.Zones[i]);
-            _zoneLabels[i] = _zones[i].LabelCount;
             _zoneReverse[i] = KubernetesOptions.IsReverseZone(options.Zones[i]);
         }
-        if (options.FallthroughZones is { } fall)
-        {
-            _fallthrough = new DnsName[fall.Count];
-            for (var i = 0; i < fall.Count; i++)
-            {
-                _fallthrough[i] = DnsName.Parse(fall[i]);
-            }
-        }
+        _fallthrough = options.Fallthrough;
     }
 
     /// <summary>The next resolver after an incremental change: same options and zones (copied, not re-parsed), new
@@ -104,7 +95,6 @@ public sealed partial class KubernetesResolver
         CacheCapacity = AnswerCache.CapacityFor(index.State);
         _ttl = previous._ttl;
         _zones = previous._zones;
-        _zoneLabels = previous._zoneLabels;
         _zoneReverse = previous._zoneReverse;
         _zoneMulticluster = previous._zoneMulticluster;
         _fallthrough = previous._fallthrough;
@@ -122,19 +112,11 @@ public sealed partial class KubernetesResolver
 
     public KubernetesOptions Options => _options;
 
+    /// <summary>The plugin's zones (<see cref="KubernetesOptions.Zones"/>) and their longest-zone match.</summary>
+    internal ZoneSet Zones => _zones;
+
     /// <summary>Index of the longest plugin zone containing the (wire) name, or -1.</summary>
-    public int MatchZone(ReadOnlySpan<byte> wire)
-    {
-        var best = -1;
-        for (var i = 0; i < _zones.Length; i++)
-        {
-            if (DnsNameSpan.IsSubdomainOf(wire, _zones[i].Wire) && (best < 0 || _zoneLabels[i] > _zoneLabels[best]))
-            {
-                best = i;
-            }
-        }
-        return best;
-    }
+    public int MatchZone(ReadOnlySpan<byte> wire) => _zones.Match(wire);
 
     /// <summary>Answers <paramref name="qname"/>/<paramref name="qtype"/> into the three sections.</summary>
     public KubernetesResolution Resolve(DnsName qname, DnsType qtype, List<DnsRecord> answer, List<DnsRecord> authority, List<DnsRecord> additional)
@@ -151,7 +133,7 @@ public sealed partial class KubernetesResolver
 
         Span<byte> lower = stackalloc byte[qname.WireLength];
         Span<int> offsets = stackalloc int[KubernetesName.MaxLabels];
-        var q = new KubernetesName(qname.Wire, lower, offsets, _zoneLabels[zone], zone);
+        var q = new KubernetesName(qname.Wire, lower, offsets, _zones.LabelCount(zone), zone);
         var dependencies = default(CacheDependencies);
         DnsName? upstream = null;
         bool exists;
@@ -227,7 +209,7 @@ public sealed partial class KubernetesResolver
         {
             answer.Clear();
             additional.Clear();
-            if (FallsThrough(qname))
+            if (_fallthrough.Through(qname))
             {
                 return new(KubernetesOutcome.Fallthrough) { Dependencies = dependencies };
             }
@@ -250,19 +232,12 @@ public sealed partial class KubernetesResolver
     /// </summary>
     public List<DnsRecord>? Transfer(DnsName zone, uint? ixfrSerial)
     {
-        var index = -1;
-        for (var i = 0; i < _zones.Length; i++)
-        {
-            if (!_zoneReverse[i] && _zones[i] == zone)
-            {
-                index = i;
-            }
-        }
-        if (index < 0)
+        var index = _zones.IndexOf(zone);
+        if (index < 0 || _zoneReverse[index])
         {
             return null;
         }
-        var apex = _zones[index];
+        var apex = _zones.Name(index);
         return KubernetesZoneTransfer.Records(_index, apex, Soa(apex), _ttl, ixfrSerial);
     }
 
@@ -272,28 +247,8 @@ public sealed partial class KubernetesResolver
         var zone = MatchZone(qname.Wire);
         if (zone >= 0)
         {
-            authority.Add(Soa(qname.Parent(qname.LabelCount - _zoneLabels[zone])));
+            authority.Add(Soa(qname.Parent(qname.LabelCount - _zones.LabelCount(zone))));
         }
-    }
-
-    private bool FallsThrough(DnsName qname)
-    {
-        if (_fallthrough is null)
-        {
-            return false;
-        }
-        if (_fallthrough.Length == 0)
-        {
-            return true;
-        }
-        foreach (var zone in _fallthrough)
-        {
-            if (qname.IsSubdomainOf(zone))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private SoaRecord Soa(DnsName zw) =>

@@ -155,7 +155,7 @@ public static class KubernetesSetup
                     break;
                 }
                 case "fallthrough":
-                    o = o with { FallthroughZones = Normalize(d.RemainingArgs(), d) };
+                    o = o with { Fallthrough = Fallthrough.Parse(d) };
                     break;
                 case "ttl":
                 {

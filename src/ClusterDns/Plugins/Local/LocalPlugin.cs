@@ -1,4 +1,5 @@
 using System.Net;
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
 using Microsoft.Extensions.Logging;
@@ -17,13 +18,7 @@ public sealed partial class LocalPlugin(bool disableLocalhostPrefix, ILogger log
 
     private static readonly byte[] LocalhostLabel = [9, .. "localhost"u8];
     private static readonly byte[] Localhost = [.. LocalhostLabel, 0];
-    private static readonly byte[][] Zones =
-    [
-        Localhost,
-        DnsName.Parse("0.in-addr.arpa.").Wire.ToArray(),
-        DnsName.Parse("127.in-addr.arpa.").Wire.ToArray(),
-        DnsName.Parse("255.in-addr.arpa.").Wire.ToArray(),
-    ];
+    private static readonly ZoneSet Zones = new(["localhost.", "0.in-addr.arpa.", "127.in-addr.arpa.", "255.in-addr.arpa."]);
     private static readonly byte[] LoopbackPtr = DnsName.Parse("1.0.0.127.in-addr.arpa.").Wire.ToArray();
     private static readonly DnsName LocalhostName = DnsName.Parse("localhost.");
     private static readonly DnsName RootLocalhostName = DnsName.Parse("root.localhost.");
@@ -45,20 +40,12 @@ public sealed partial class LocalPlugin(bool disableLocalhostPrefix, ILogger log
             request.Response.Write(Loopback(request), Name);
             return new ValueTask<DnsResult>(DnsResult.Success);
         }
-        var zone = -1;
-        for (var i = 0; i < Zones.Length; i++)
-        {
-            if (DnsNameSpan.IsSubdomainOf(name, Zones[i]))
-            {
-                zone = i;
-                break;
-            }
-        }
+        var zone = Zones.Match(name);
         if (zone < 0)
         {
             return NextAsync(request, cancellationToken);
         }
-        request.Response.Write(Answer(request, Zones[zone].Length), Name);
+        request.Response.Write(Answer(request, Zones.Name(zone).WireLength), Name);
         return new ValueTask<DnsResult>(DnsResult.Success);
     }
 

@@ -1,11 +1,12 @@
 using System.Buffers.Binary;
 using System.Text;
+using ClusterDns.Corefile;
 using ClusterDns.Protocol;
 
 namespace ClusterDns.Plugins.Template;
 
 /// <summary>
-/// A <see cref="TemplateDefinition"/> prepared for the query path: zones as lower-case wire names, the metric labels
+/// A <see cref="TemplateDefinition"/> prepared for the query path: its zones as a <see cref="ZoneSet"/>, the metric labels
 /// it can know in advance and — when none of its RRs has an action and all of them parse — its three sections
 /// encoded once, so a hit copies bytes. RR texts that fail to parse are left to the query path, which fails them as
 /// CoreDNS does (SERVFAIL and <c>coredns_template_rr_failures_total</c>) instead of refusing the Corefile.
@@ -15,11 +16,7 @@ internal sealed class CompiledTemplate
     public CompiledTemplate(TemplateDefinition definition)
     {
         Definition = definition;
-        ZoneWires = new byte[definition.Zones.Count][];
-        for (var i = 0; i < ZoneWires.Length; i++)
-        {
-            ZoneWires[i] = DnsName.Parse(definition.Zones[i]).ToLowerInvariant().Wire.ToArray();
-        }
+        Zones = new ZoneSet(definition.Zones);
         ClassLabel = MiekgNames.ClassText(definition.Class);
         TypeLabel = MiekgNames.TypeText(definition.Type);
         foreach (var regex in definition.Regexes)
@@ -55,7 +52,7 @@ internal sealed class CompiledTemplate
 
     public TemplateDefinition Definition { get; }
 
-    public byte[][] ZoneWires { get; }
+    public ZoneSet Zones { get; }
 
     /// <summary>The template's own class and type names, used in labels when the query asks ANY.</summary>
     public string ClassLabel { get; }
@@ -86,18 +83,7 @@ internal sealed class CompiledTemplate
     public EdnsOption? ExtendedErrorOption { get; }
 
     /// <summary>The longest of the template's zones containing <paramref name="lowerName"/>, or -1.</summary>
-    public int MatchZone(ReadOnlySpan<byte> lowerName)
-    {
-        var best = -1;
-        for (var i = 0; i < ZoneWires.Length; i++)
-        {
-            if (DnsNameSpan.IsSubdomainOf(lowerName, ZoneWires[i]) && (best < 0 || ZoneWires[i].Length > ZoneWires[best].Length))
-            {
-                best = i;
-            }
-        }
-        return best;
-    }
+    public int MatchZone(ReadOnlySpan<byte> lowerName) => Zones.Match(lowerName);
 
     /// <summary>CoreDNS's class/type test: ANY on either side matches.</summary>
     public bool Accepts(DnsClass @class, DnsType type) =>

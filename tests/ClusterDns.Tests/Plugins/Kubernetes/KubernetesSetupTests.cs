@@ -14,7 +14,7 @@ public sealed class KubernetesSetupTests
     private static string Block(string line) => "kubernetes cluster.local {\n    " + line + "\n}\n";
 
     [Fact]
-    public void Defaults()
+    public void A_bare_directive_gets_the_defaults()
     {
         var o = Parse("kubernetes");
         Assert.Equal(["cluster.local."], o.Zones);
@@ -22,7 +22,7 @@ public sealed class KubernetesSetupTests
         Assert.Equal(5u, o.Ttl);
         Assert.Equal(PodMode.Disabled, o.PodMode);
         Assert.Empty(o.Namespaces);
-        Assert.Null(o.FallthroughZones);
+        Assert.False(o.Fallthrough.IsEnabled);
         Assert.False(o.NoEndpoints);
         Assert.False(o.EndpointPodNames);
         Assert.False(o.IgnoreEmptyService);
@@ -49,13 +49,13 @@ public sealed class KubernetesSetupTests
     [InlineData("pods insecure", PodMode.Insecure)]
     [InlineData("pods verified", PodMode.Verified)]
     [InlineData("pods disabled", PodMode.Disabled)]
-    public void Pods(string line, PodMode mode) => Assert.Equal(mode, Parse(Block(line)).PodMode);
+    public void Pods_mode_is_parsed(string line, PodMode mode) => Assert.Equal(mode, Parse(Block(line)).PodMode);
 
     [Theory]
     [InlineData("ttl 0", 0u)]
     [InlineData("ttl 30", 30u)]
     [InlineData("ttl 3600", 3600u)]
-    public void Ttl(string line, uint ttl) => Assert.Equal(ttl, Parse(Block(line)).Ttl);
+    public void Ttl_is_parsed(string line, uint ttl) => Assert.Equal(ttl, Parse(Block(line)).Ttl);
 
     [Fact]
     public void Accepted_forms()
@@ -87,7 +87,7 @@ public sealed class KubernetesSetupTests
         Assert.Equal("app=web,tier in (a, b)", o.Labels);
         Assert.True(o.EndpointPodNames);
         Assert.True(o.NoEndpoints);
-        Assert.Equal(["in-addr.arpa.", "10.in-addr.arpa."], o.FallthroughZones);
+        Assert.Equal(["in-addr.arpa.", "10.in-addr.arpa."], o.Fallthrough.Zones);
         Assert.True(o.IgnoreEmptyService);
         Assert.Equal(TimeSpan.FromSeconds(90), o.StartupTimeout);
         Assert.Equal(12.5, o.ApiServerQps);
@@ -100,7 +100,7 @@ public sealed class KubernetesSetupTests
     }
 
     [Fact]
-    public void Fallthrough_without_zones_means_all() => Assert.Equal([], Parse(Block("fallthrough")).FallthroughZones);
+    public void Fallthrough_without_zones_means_all() => Assert.Equal(["."], Parse(Block("fallthrough")).Fallthrough.Zones);
 
     [Fact]
     public void Bare_ignore_accepted() // [Q16]
@@ -145,7 +145,7 @@ public sealed class KubernetesSetupTests
     [InlineData("kubernetes cluster.local {\n labels a=b=c\n}", "unable to parse label selector value: 'a=b=c': invalid label value: \"b=c\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character")]
     [InlineData("kubernetes cluster.local {\n namespace_labels in (x)\n}", "unable to parse namespace_label selector value: 'in (x)': found '(x)', expected: in, notin, =, ==, !=, gt, lt")]
     [InlineData("kubernetes\nkubernetes", "this plugin can only be used once per Server Block")]
-    public void Errors(string text, string message)
+    public void Bad_options_give_CoreDNS_errors(string text, string message)
     {
         var e = Assert.Throws<CorefileException>(() => Parse(text));
         Assert.Equal(message, e.Message);

@@ -73,7 +73,7 @@ public sealed class ScaleIncrementalTests(ITestOutputHelper output)
         Assert.Equal("10.96.0.77", A(await Ask(plugin, late, DnsType.A)));
 
         // Deletion.
-        source.Store.Delete(ServiceOps.Instance, source.Current.GetService("ns1", "late")!);
+        source.Store.Delete(ClusterKinds.Services, source.Current.GetService("ns1", "late")!);
         Assert.Equal(DnsRcode.NXDomain, (await Ask(plugin, late, DnsType.A)).Rcode);
     }
 
@@ -196,7 +196,7 @@ public sealed class ScaleIncrementalTests(ITestOutputHelper output)
             case 2:
                 if (source.Current.GetService(ns, name) is { } gone)
                 {
-                    source.Store.Delete(ServiceOps.Instance, gone);
+                    source.Store.Delete(ClusterKinds.Services, gone);
                 }
                 break;
             case 3:
@@ -216,7 +216,7 @@ public sealed class ScaleIncrementalTests(ITestOutputHelper output)
             case 6:
                 if (source.Current.GetSlice(ns, name + "-" + random.Next(2)) is { } slice)
                 {
-                    source.Store.Delete(SliceOps.Instance, slice);
+                    source.Store.Delete(ClusterKinds.Slices, slice);
                 }
                 break;
             case 7:
@@ -225,11 +225,11 @@ public sealed class ScaleIncrementalTests(ITestOutputHelper output)
             default:
                 if (random.Next(2) == 0)
                 {
-                    source.Store.Upsert(NamespaceOps.Instance, "ns3");
+                    source.Store.Upsert(ClusterKinds.Namespaces, "ns3");
                 }
                 else
                 {
-                    source.Store.Delete(NamespaceOps.Instance, "ns3");
+                    source.Store.Delete(ClusterKinds.Namespaces, "ns3");
                 }
                 break;
         }

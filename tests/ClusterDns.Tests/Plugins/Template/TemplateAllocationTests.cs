@@ -1,6 +1,7 @@
+using ClusterDns.Benchmarks.Pipeline;
 using ClusterDns.Protocol;
 using ClusterDns.Server;
-using Microsoft.Extensions.Logging.Abstractions;
+using ClusterDns.Tests.TestSupport;
 
 namespace ClusterDns.Tests.Plugins.Template;
 
@@ -9,42 +10,32 @@ namespace ClusterDns.Tests.Plugins.Template;
 /// through the real QueryProcessor without allocating — the default regex, a regex run per query, an SOA with an
 /// extended error, with and without EDNS.
 /// </summary>
-public sealed class TemplateAllocationTests : IDisposable
+public sealed class TemplateAllocationTests : IAsyncDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "clusterdns-template-alloc-" + Guid.NewGuid().ToString("N")[..12]);
-    private readonly ListenerRoutes _routes;
-
-    public TemplateAllocationTests()
-    {
-        Directory.CreateDirectory(_directory);
-        File.WriteAllText(Path.Combine(_directory, "Corefile"), """
-            .:5398 {
-                template ANY ANY internal.cloudapp.net {
-                    match "^(?:[^.]+\.){4,}internal\.cloudapp\.net\.$"
-                    rcode NXDOMAIN
-                    fallthrough
-                }
-                template ANY ANY invalid {
-                    rcode NXDOMAIN
-                    authority "invalid. 60 IN SOA ns.invalid. hostmaster.invalid. (1 60 60 60 60)"
-                    ederror 21 "Blocked according to RFC2606"
-                }
-                template IN TXT static.test {
-                    answer "static.test. 60 IN TXT \"one\" \"two\""
-                    additional "static.test. 60 IN A 192.0.2.1"
-                }
-                template ANY AAAA {
-                    rcode NOERROR
-                }
-                whoami
+    private readonly InMemoryPipeline _pipeline = InMemoryPipeline.Load("""
+        .:5398 {
+            template ANY ANY internal.cloudapp.net {
+                match "^(?:[^.]+\.){4,}internal\.cloudapp\.net\.$"
+                rcode NXDOMAIN
+                fallthrough
             }
-            """);
-        var app = new ClusterDnsApp(new AppOptions { Conf = Path.Combine(_directory, "Corefile"), Quiet = true, WorkingDirectory = _directory },
-            NullLoggerFactory.Instance);
-        _routes = app.Load().Listeners.Single().Routes;
-    }
+            template ANY ANY invalid {
+                rcode NXDOMAIN
+                authority "invalid. 60 IN SOA ns.invalid. hostmaster.invalid. (1 60 60 60 60)"
+                ederror 21 "Blocked according to RFC2606"
+            }
+            template IN TXT static.test {
+                answer "static.test. 60 IN TXT \"one\" \"two\""
+                additional "static.test. 60 IN A 192.0.2.1"
+            }
+            template ANY AAAA {
+                rcode NOERROR
+            }
+            whoami
+        }
+        """);
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
 
     [Theory]
     [InlineData("www.example.org", DnsType.AAAA, false, DnsRcode.NoError)]
@@ -58,27 +49,10 @@ public sealed class TemplateAllocationTests : IDisposable
         var message = DnsMessage.CreateQuery(name, type, id: 0x1234, ednsSize: edns ? (ushort)1232 : null);
         var query = message.ToArray();
         var request = new DnsRequest(System.Net.Sockets.AddressFamily.InterNetwork);
-        for (var i = 0; i < 100; i++)
-        {
-            Answer(request, query);
-        }
+        _pipeline.Answer(request, query);
         Assert.True(request.Response.Written);
         Assert.Equal(rcode, request.Response.Rcode);
         Assert.Equal("template", request.Response.Plugin);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
-        {
-            Answer(request, query);
-        }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{name} {type}: {allocated} bytes allocated over 1000 queries");
-    }
-
-    private void Answer(DnsRequest request, byte[] query)
-    {
-        query.CopyTo(request.QueryBuffer, 0);
-        var disposition = request.Prepare(query.Length, DnsTransport.Udp);
-        var pending = QueryProcessor.ProcessAsync(request, disposition, _routes, NullLogger.Instance, CancellationToken.None);
-        Assert.True(pending.IsCompletedSuccessfully);
+        Allocations.AssertNonePerCall(() => _pipeline.Answer(request, query), $"{name} {type}");
     }
 }

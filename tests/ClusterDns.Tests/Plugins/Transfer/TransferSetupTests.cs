@@ -15,7 +15,7 @@ public sealed class TransferSetupTests
     [InlineData("transfer {\n        to example.com\n    }", "not an IP address: example.com")]
     [InlineData("transfer {\n        to 10.1\n    }", "not an IP address: 10.1")]
     [InlineData("transfer {\n        to 10.0.0.1:dns\n    }", "not an IP address: 10.0.0.1:dns")]
-    public async Task Parse(string stanza, string? error)
+    public async Task Stanza_builds_or_gives_CoreDNS_error(string stanza, string? error)
     {
         var corefile = ".:0 {\n    " + stanza + "\n    whoami\n}\n";
         if (error is null)
