@@ -1,12 +1,15 @@
 # ClusterDns image: a drop-in for the coredns container (kubeadm's args `-conf /etc/coredns/Corefile` work unchanged).
 #   docker build -t REGISTRY/clusterdns:VERSION .
 # deploy/rootfs.sh assembles the same root filesystem without a registry.
+# The build that ships is native AOT: one self-contained executable, no JIT, no IL (docs/performance/aot.md). The
+# AOT compiler links with clang and needs zlib's headers.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+RUN apt-get update && apt-get install -y --no-install-recommends clang zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN dotnet publish src/ClusterDns/ClusterDns.csproj -c Release -r linux-x64 --self-contained true \
-        -p:PublishSingleFile=true -p:InvariantGlobalization=true -o /out \
-    && rm -f /out/*.pdb
+RUN dotnet publish src/ClusterDns/ClusterDns.csproj -c Release -r linux-x64 -p:PublishAot=true -o /out \
+    && rm -f /out/*.pdb /out/*.dbg
 
 # NodeLocal DNSCache image (deploy/nodelocal/daemonset.yaml), built with
 #   docker build --target nodelocal -t REGISTRY/clusterdns-nodelocal:VERSION .
@@ -17,16 +20,17 @@ RUN dotnet publish src/ClusterDns/ClusterDns.csproj -c Release -r linux-x64 --se
 FROM debian:bookworm-slim AS nodelocal
 RUN apt-get update && apt-get install -y --no-install-recommends iproute2 iptables \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/ /
+COPY --from=build /out/clusterdns /clusterdns
 EXPOSE 53/udp 53/tcp 9253/tcp 8080/tcp
 ENTRYPOINT ["/clusterdns"]
 
 # The cluster DNS image (the default target: the last stage).
-# runtime-deps carries only what a self-contained .NET app links against (glibc, libssl, libstdc++, zlib, CA bundle).
+# runtime-deps carries only what a self-contained .NET app links against (glibc, libssl for the API client's TLS,
+# CA bundle); no shell.
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled
-# Single-file: /clusterdns carries the managed code (read from the file, never extracted, so the root filesystem can
-# stay read-only); the runtime's few native libraries sit next to it. The path matches CoreDNS's image (`/coredns`).
-COPY --from=build /out/ /
+# Native AOT: /clusterdns is the whole server (nothing extracted, so the root filesystem can stay read-only). The
+# path matches CoreDNS's image (`/coredns`).
+COPY --from=build /out/clusterdns /clusterdns
 USER 65532:65532
 EXPOSE 53/udp 53/tcp 9153/tcp 8080/tcp 8181/tcp
 ENTRYPOINT ["/clusterdns"]

@@ -1,15 +1,23 @@
 #!/bin/sh
-# Assembles the image's root filesystem into DIR without a container registry: the same single-file publish as the
+# Assembles the image's root filesystem into DIR without a container registry: the same native AOT publish as the
 # Dockerfile, plus every shared library ldd reports for it (and the dynamic loader), plus the files glibc and the
-# server read at start-up. Usage: deploy/rootfs.sh DIR   (run from anywhere; needs the .NET SDK and ldd)
+# server read at start-up. Usage: deploy/rootfs.sh DIR   (run from anywhere; needs the .NET SDK, clang, zlib1g-dev
+# and ldd). With CLUSTERDNS_AOT_BINARY naming an executable already published that way, that one is used instead
+# of publishing again (CI publishes once: test.sh).
 set -eu
 out=${1:?usage: rootfs.sh DIR}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-dotnet publish "$repo/src/ClusterDns/ClusterDns.csproj" -c Release -r linux-x64 --self-contained true \
-    -p:PublishSingleFile=true -p:InvariantGlobalization=true -o "$out" --nologo -v quiet >/dev/null
-rm -f "$out"/*.pdb
+if [ -n "${CLUSTERDNS_AOT_BINARY:-}" ]; then
+    cp "$CLUSTERDNS_AOT_BINARY" "$out/clusterdns"
+else
+    publish=$(mktemp -d)
+    dotnet publish "$repo/src/ClusterDns/ClusterDns.csproj" -c Release -r linux-x64 -p:PublishAot=true \
+        -o "$publish" --nologo -v quiet >/dev/null
+    cp "$publish/clusterdns" "$out/clusterdns"
+    rm -rf "$publish"
+fi
 # Libraries the executable and the runtime's native parts link against, and the ones .NET opens by name at run time.
 libs=$( { for f in "$out/clusterdns" "$out"/*.so; do [ -e "$f" ] && ldd "$f" 2>/dev/null; done; } \
     | awk '/=>/ && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }' | sort -u)

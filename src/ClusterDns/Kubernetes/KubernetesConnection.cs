@@ -40,7 +40,8 @@ public static class KubernetesConnection
     {
         if (!string.IsNullOrEmpty(o.Kubeconfig))
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(o.Kubeconfig, o.KubeconfigContext);
+            // Read without the client's reflection-based YAML loader (KubeconfigReader: works in the native AOT build).
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(KubeconfigReader.Read(o.Kubeconfig), o.KubeconfigContext);
         }
 
         if (!string.IsNullOrEmpty(o.Endpoint))

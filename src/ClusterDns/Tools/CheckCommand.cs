@@ -2,8 +2,7 @@ using System.Text.RegularExpressions;
 using ClusterDns.Corefile;
 using ClusterDns.Plugins;
 using ClusterDns.Server;
-using k8s;
-using k8s.Models;
+using YamlDotNet.RepresentationModel;
 using Microsoft.Extensions.Logging;
 
 namespace ClusterDns.Tools;
@@ -33,18 +32,18 @@ internal static partial class CheckCommand
             return await CheckAsync(conf, workingDirectory, options.DnsPort, lineMap: null, loggerFactory, output, errors).ConfigureAwait(false);
         }
         string yaml;
-        V1ConfigMap? configMap;
+        Dictionary<string, string>? data;
         try
         {
             yaml = await File.ReadAllTextAsync(options.ConfigMap).ConfigureAwait(false);
-            configMap = KubernetesYaml.Deserialize<V1ConfigMap>(yaml);
+            data = ConfigMapData(yaml);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException)
         {
             await errors.WriteLineAsync($"{options.ConfigMap}: {exception.Message}").ConfigureAwait(false);
             return 1;
         }
-        if (configMap?.Data is null || !configMap.Data.TryGetValue("Corefile", out var corefile))
+        if (data is null || !data.TryGetValue("Corefile", out var corefile))
         {
             await errors.WriteLineAsync($"{options.ConfigMap}: no data.Corefile in the ConfigMap").ConfigureAwait(false);
             return 1;
@@ -53,7 +52,7 @@ internal static partial class CheckCommand
         Directory.CreateDirectory(directory);
         try
         {
-            foreach (var (key, value) in configMap.Data)
+            foreach (var (key, value) in data)
             {
                 // ConfigMap keys are file names ([-._a-zA-Z0-9]+), so none can leave the directory.
                 if (key is "." or ".." || key.Contains('/', StringComparison.Ordinal))
@@ -71,6 +70,31 @@ internal static partial class CheckCommand
         }
     }
 
+
+    /// <summary>The ConfigMap's <c>data</c> (string values only), read with YamlDotNet's representation model: no
+    /// reflection, so it works in the native AOT build.</summary>
+    private static Dictionary<string, string>? ConfigMapData(string yaml)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StringReader(yaml))
+        {
+            stream.Load(reader);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root
+            || !root.Children.TryGetValue(new YamlScalarNode("data"), out var node) || node is not YamlMappingNode map)
+        {
+            return null;
+        }
+        var data = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in map.Children)
+        {
+            if (key is YamlScalarNode { Value: { } name } && value is YamlScalarNode { Value: { } text })
+            {
+                data[name] = text;
+            }
+        }
+        return data;
+    }
     private static async Task<int> CheckAsync(string conf, string workingDirectory, int dnsPort, Func<int, string>? lineMap,
         ILoggerFactory loggerFactory, TextWriter output, TextWriter errors)
     {

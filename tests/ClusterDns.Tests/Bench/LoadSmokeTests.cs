@@ -39,7 +39,7 @@ public sealed class LoadSmokeTests(ITestOutputHelper output)
         info.Environment["SMOKE"] = "1";
         info.Environment["WORK"] = work;
         info.Environment["CDNS_PORT"] = FreeUdpPort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        info.Environment["CLUSTERDNS"] = $"dotnet {ClusterDnsProcess.Executable}";
+        info.Environment["CLUSTERDNS"] = string.Join(' ', ClusterDnsProcess.Command);
         var text = new StringBuilder();
         try
         {

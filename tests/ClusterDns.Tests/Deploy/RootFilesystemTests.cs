@@ -74,7 +74,7 @@ public sealed class RootFilesystemTests
             });
             var port = new Uri(api.Url).Port;
 
-            var build = await ServerTestKit.RunAsync("sh", [Path.Combine(RepoRoot(), "deploy", "rootfs.sh"), root], TimeSpan.FromMinutes(8));
+            var build = await ServerTestKit.RunAsync("sh", [Path.Combine(RepoRoot(), "deploy", "rootfs.sh"), root], TimeSpan.FromMinutes(25));
             Assert.True(build.ExitCode == 0, $"rootfs.sh failed: {build}");
             Assert.True(File.Exists(Path.Combine(root, "clusterdns")), "no /clusterdns in the root filesystem");
             // What the kubelet puts in place: the ConfigMap volume, the service-account token volume, resolv.conf.

@@ -53,7 +53,7 @@ public sealed class ReplySourceTests
             var corefile = Path.Combine(directory, "Corefile");
             await File.WriteAllTextAsync(corefile, ".:53 {\n    hosts {\n        192.0.2.7 mh.test\n    }\n}\n");
             var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in new[] { "netns", "exec", serverNs, "dotnet", ClusterDnsProcess.Executable, "-conf", corefile })
+            foreach (var argument in (string[])["netns", "exec", serverNs, .. ClusterDnsProcess.Command, "-conf", corefile])
             {
                 start.ArgumentList.Add(argument);
             }

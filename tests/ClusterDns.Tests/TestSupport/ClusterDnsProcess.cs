@@ -43,6 +43,10 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
         return File.Exists(product) ? product : Path.Combine(AppContext.BaseDirectory, "clusterdns.dll");
     }
 
+    /// <summary>The command line that starts the server under test: the AOT executable when one is named, else
+    /// <c>dotnet clusterdns.dll</c>.</summary>
+    public static IReadOnlyList<string> Command { get; } = AotBinary is null ? ["dotnet", Executable] : [AotBinary];
+
     public string WorkingDirectory { get; }
 
     public int Id => _process.Id;
