@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -11,15 +10,13 @@ namespace ClusterDns.Kubernetes;
 /// Gives the client's JSON options (<see cref="KubernetesJson"/>) type information, without reflection, for the types
 /// its source-generated context lacks: the watch events (<c>Watcher&lt;T&gt;.WatchEvent</c>, read once per line of a
 /// watch) and our ServiceImport types. The client falls back to reflection for them, which the native AOT build does
-/// not have; with this the JIT and the AOT build read watches the same way. Runs when the assembly loads, before
-/// anything can have used (and so frozen) the client's options.
+/// not have; with this the JIT and the AOT build read watches the same way. <c>Program.Main</c> calls it first, before
+/// anything can have used (and so frozen) the client's options. Not a module initializer: the coverage-guided fuzzer
+/// loads this assembly instrumented, and instrumented code must not run before the fuzzer attaches its coverage map.
 /// </summary>
 internal static class KubernetesJsonSetup
 {
-    [ModuleInitializer]
-#pragma warning disable CA2255 // an executable: the module initializer is how the options get set before first use
     internal static void Initialize() => KubernetesJson.AddJsonOptions(Configure);
-#pragma warning restore CA2255
 
     private static void Configure(JsonSerializerOptions options)
     {
