@@ -113,13 +113,19 @@ public static class DnsQueryParser
         return true;
     }
 
+    /// <summary>The length of the reply <see cref="WriteErrorReply"/> writes for this query: header, the question
+    /// (when included and well formed) and the echoed OPT.</summary>
+    public static int ErrorReplyLength(ReadOnlySpan<byte> query, in DnsQueryInfo info, bool includeQuestion = true) =>
+        (includeQuestion && info.QuestionEnd > DnsHeader.Size && info.QuestionEnd <= query.Length ? info.QuestionEnd : DnsHeader.Size)
+        + EdnsEcho.Length(query, info);
+
     /// <summary>Writes a header-and-question-only reply with <paramref name="rcode"/> (FORMERR, NOTIMP, REFUSED, SERVFAIL...),
     /// with the reply OPT record (<see cref="EdnsEcho"/>) when the query had one. Returns the length, or -1 when
     /// <paramref name="destination"/> is too small.</summary>
     public static int WriteErrorReply(ReadOnlySpan<byte> query, in DnsQueryInfo info, DnsRcode rcode, Span<byte> destination, bool includeQuestion = true)
     {
         includeQuestion &= info.QuestionEnd > DnsHeader.Size && info.QuestionEnd <= query.Length;
-        var needed = (includeQuestion ? info.QuestionEnd : DnsHeader.Size) + EdnsEcho.Length(query, info);
+        var needed = ErrorReplyLength(query, info, includeQuestion);
         if (destination.Length < needed)
         {
             return -1;

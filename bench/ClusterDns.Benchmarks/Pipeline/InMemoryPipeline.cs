@@ -73,7 +73,7 @@ public sealed class InMemoryPipeline : IAsyncDisposable
     /// <summary>Loads <paramref name="query"/> into <paramref name="request"/> as a socket receive does.</summary>
     public static QueryDisposition Receive(DnsRequest request, byte[] query)
     {
-        query.CopyTo(request.QueryBuffer, 0);
+        query.CopyTo(request.QuerySpace(query.Length));
         return request.Prepare(query.Length, DnsTransport.Udp);
     }
 

@@ -76,6 +76,10 @@ internal sealed partial class BatchedUdpReceiver
         {
             requests[i] = _pool.Rent();
         }
+        // Datagrams land in the batch's own buffers and are copied into their requests, which are sized for the query:
+        // a request that waits on an upstream then holds a few KiB, not a 64 KiB receive buffer (the pages of these
+        // are touched only as far as datagrams reach).
+        var datagrams = (byte*)NativeMemory.Alloc((nuint)(BatchSize * DnsRequest.MaxMessageSize));
         var addresses = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SockaddrSize));
         var receiveVectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
         var sendVectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
@@ -90,7 +94,7 @@ internal sealed partial class BatchedUdpReceiver
             {
                 for (var i = 0; i < BatchSize; i++)
                 {
-                    receiveVectors[i].Base = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(requests[i].QueryBuffer));
+                    receiveVectors[i].Base = (nint)(datagrams + i * DnsRequest.MaxMessageSize);
                     receiveVectors[i].Length = DnsRequest.MaxMessageSize;
                     received[i].Header = new MsgHdr
                     {
@@ -127,7 +131,9 @@ internal sealed partial class BatchedUdpReceiver
                     request.Destination = _destinations
                         ? PacketDestination.Read(new ReadOnlySpan<byte>(receiveControls + i * PacketDestination.ControlSize, (int)received[i].Header.ControlLength))
                         : default;
-                    var disposition = request.Prepare((int)received[i].Length, DnsTransport.Udp);
+                    var length = (int)received[i].Length;
+                    new ReadOnlySpan<byte>(datagrams + i * DnsRequest.MaxMessageSize, length).CopyTo(request.QuerySpace(length));
+                    var disposition = request.Prepare(length, DnsTransport.Udp);
                     ValueTask pending;
                     try
                     {
@@ -187,6 +193,7 @@ internal sealed partial class BatchedUdpReceiver
         }
         finally
         {
+            NativeMemory.Free(datagrams);
             NativeMemory.Free(addresses);
             NativeMemory.Free(receiveVectors);
             NativeMemory.Free(sendVectors);

@@ -21,8 +21,12 @@ public sealed class DnsRequest
 {
     public const int MaxMessageSize = ushort.MaxValue;
 
-    // Pinned (POH) so the batched Linux receive path can hand their addresses to recvmmsg.
-    private readonly byte[] _query = GC.AllocateUninitializedArray<byte>(MaxMessageSize, pinned: true);
+    /// <summary>What a request's query buffer holds before a bigger query needs more: every ordinary query fits.</summary>
+    internal const int InitialQueryCapacity = 512;
+
+    // Sized for the query it holds, grown on demand (the receive paths copy into it): a request waiting on an upstream
+    // costs a few KiB, not the 64 KiB a datagram may need — a black-holed flood keeps tens of thousands in flight.
+    private byte[] _query = new byte[InitialQueryCapacity];
     private readonly byte[] _name = new byte[DnsName.MaxWireLength];
     private readonly byte[] _lowerName = new byte[DnsName.MaxWireLength];
     private DnsQueryInfo _info;
@@ -38,8 +42,16 @@ public sealed class DnsRequest
         RemoteAddress = new SocketAddress(family);
     }
 
-    /// <summary>The raw query buffer (sockets receive into it).</summary>
-    internal byte[] QueryBuffer => _query;
+    /// <summary>Room for a query of <paramref name="length"/> octets (the receive paths copy the datagram or frame into it,
+    /// then <see cref="Prepare"/>); grows the buffer when it is too small.</summary>
+    internal Span<byte> QuerySpace(int length)
+    {
+        if (_query.Length < length)
+        {
+            _query = new byte[Math.Min(MaxMessageSize, Math.Max(length, _query.Length * 2))];
+        }
+        return _query;
+    }
 
     public int QueryLength { get; private set; }
 
@@ -122,7 +134,7 @@ public sealed class DnsRequest
     /// <summary>Replaces the question (rewrite, autopath, loop probes): re-parses the new query bytes.</summary>
     public QueryDisposition Load(ReadOnlySpan<byte> query, DnsTransport transport)
     {
-        query.CopyTo(_query);
+        query.CopyTo(QuerySpace(query.Length));
         return Prepare(query.Length, transport);
     }
 
@@ -131,7 +143,7 @@ public sealed class DnsRequest
     /// copy of the previous bytes) when <paramref name="query"/> is not a well-formed query.</summary>
     public bool ReplaceQuery(ReadOnlySpan<byte> query)
     {
-        query.CopyTo(_query);
+        query.CopyTo(QuerySpace(query.Length));
         QueryLength = query.Length;
         _nameText = null;
         _questionName = null;
@@ -145,7 +157,7 @@ public sealed class DnsRequest
         return true;
     }
 
-    /// <summary>Parses the first <paramref name="length"/> octets of <see cref="QueryBuffer"/>.</summary>
+    /// <summary>Parses the first <paramref name="length"/> octets of the query buffer (<see cref="QuerySpace"/>).</summary>
     internal QueryDisposition Prepare(int length, DnsTransport transport)
     {
         QueryLength = length;

@@ -12,7 +12,12 @@ namespace ClusterDns.Server;
 public sealed class DnsResponseWriter
 {
     private readonly DnsRequest _request;
-    private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(DnsRequest.MaxMessageSize, pinned: true);
+    /// <summary>What a reply buffer holds before a bigger reply needs more: a reply to the usual EDNS size (1232).</summary>
+    internal const int InitialCapacity = 1232;
+
+    // Pinned (POH) so the batched send path can hand its address to sendmmsg. Grown on demand, up to 64 KiB (TCP, large
+    // EDNS sizes); a request keeps what it grew to for its next uses.
+    private byte[] _buffer = GC.AllocateUninitializedArray<byte>(InitialCapacity, pinned: true);
     private List<byte[]>? _more;
 
     internal DnsResponseWriter(DnsRequest request) => _request = request;
@@ -60,10 +65,12 @@ public sealed class DnsResponseWriter
     /// <summary>Encodes <paramref name="message"/> within the client's size limit.</summary>
     public void Write(DnsMessage message, string plugin)
     {
+        EnsureCapacity(_request.MaxResponseSize);
         var length = message.Write(_buffer, _request.MaxResponseSize);
         if (length < 0)
         {
             // Not even the question fits (cannot happen for a query we parsed): answer SERVFAIL bare.
+            EnsureCapacity(DnsQueryParser.ErrorReplyLength(_request.Query, _request.Info, includeQuestion: false));
             length = DnsQueryParser.WriteErrorReply(_request.Query, _request.Info, DnsRcode.ServFail, _buffer, includeQuestion: false);
         }
         Commit(length, plugin);
@@ -72,8 +79,27 @@ public sealed class DnsResponseWriter
     /// <summary>The pinned array behind the reply (native send paths take its address).</summary>
     internal byte[] GetBufferArray() => _buffer;
 
-    /// <summary>Space for a raw reply; call <see cref="Commit"/> with the length written.</summary>
-    public Span<byte> GetBuffer() => _buffer;
+    /// <summary>The written reply, for plugins that adjust it in place (header bits, TTLs, record order).</summary>
+    public Span<byte> EditableBytes => _buffer.AsSpan(0, Length);
+
+    /// <summary>Space for a raw reply of up to <paramref name="size"/> octets (grown when needed, keeping what was
+    /// written); call <see cref="Commit"/> with the length written.</summary>
+    public Span<byte> GetBuffer(int size)
+    {
+        EnsureCapacity(size);
+        return _buffer;
+    }
+
+    private void EnsureCapacity(int size)
+    {
+        if (_buffer.Length >= size)
+        {
+            return;
+        }
+        var grown = GC.AllocateUninitializedArray<byte>(Math.Min(DnsRequest.MaxMessageSize, Math.Max(size, _buffer.Length * 2)), pinned: true);
+        _buffer.AsSpan(0, Length).CopyTo(grown);
+        _buffer = grown;
+    }
 
     public void Commit(int length, string plugin)
     {
@@ -85,6 +111,7 @@ public sealed class DnsResponseWriter
                 : -1;
             if (length < 0)
             {
+                EnsureCapacity(DnsQueryParser.ErrorReplyLength(_request.Query, _request.Info, includeQuestion: false));
                 length = DnsQueryParser.WriteErrorReply(_request.Query, _request.Info, DnsRcode.ServFail, _buffer, includeQuestion: false);
             }
         }
@@ -96,6 +123,7 @@ public sealed class DnsResponseWriter
     /// <summary>Writes a bare reply with <paramref name="rcode"/> (the server's reply for unwritten SERVFAIL/REFUSED/...).</summary>
     public void WriteError(DnsRcode rcode, string plugin = "")
     {
+        EnsureCapacity(DnsQueryParser.ErrorReplyLength(_request.Query, _request.Info));
         var length = DnsQueryParser.WriteErrorReply(_request.Query, _request.Info, rcode, _buffer);
         Commit(length, plugin);
     }

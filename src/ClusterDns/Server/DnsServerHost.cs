@@ -18,8 +18,8 @@ public sealed partial class DnsServerHost : IAsyncDisposable
     private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyLock = new(1, 1);
 
-    // Requests of internal lookups (dns64's A query, template's and file's CNAME targets), reused: each holds two
-    // 64 KiB buffers, which a fresh request per lookup would allocate. IPv6-sized addresses take IPv4 ones too.
+    // Requests of internal lookups (dns64's A query, template's and file's CNAME targets), reused: a fresh request
+    // per lookup would allocate its buffers and parsed state each time. IPv6-sized addresses take IPv4 ones too.
     private readonly RequestPool _lookupRequests = new(AddressFamily.InterNetworkV6, capacity: 16);
     private volatile ServerConfig? _current;
 

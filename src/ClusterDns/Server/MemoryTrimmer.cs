@@ -4,7 +4,7 @@ namespace ClusterDns.Server;
 
 /// <summary>
 /// Gives memory back after a burst. A flood whose queries wait on a slow or dead upstream puts thousands of requests
-/// in flight, each with two pinned 64 KiB buffers; when it ends they are garbage, but a server at rest allocates
+/// in flight, each with its buffers (a few KiB, more for the ones that grew); when it ends they are garbage, but a server at rest allocates
 /// nothing (the query path is allocation-free), so no full collection would ever run and the process would keep its
 /// peak RSS for good. Every <see cref="Period"/> this looks at the request pools and the managed allocation: while
 /// the pools churn or the process allocates more than <see cref="BurstAllocationBytes"/> a period, a burst is under way; at the first quiet period after one it trims the pools to <see cref="IdleRequests"/> each and runs one

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace ClusterDns.Server;
 
 /// <summary>
-/// Idle <see cref="DnsRequest"/>s of one listener, for reuse (each holds two pinned 64 KiB buffers). Bounded: a flood
+/// Idle <see cref="DnsRequest"/>s of one listener, for reuse (each holds a query and a pinned reply buffer, sized for what it carried so far). Bounded: a flood
 /// whose queries wait on a slow upstream puts thousands of requests in flight at once; when they finish, all but
 /// <see cref="Capacity"/> are left to the GC instead of being kept for ever; once the burst is over,
 /// <see cref="MemoryTrimmer"/> trims the idle ones further and has the GC give the memory back.

@@ -231,7 +231,7 @@ internal sealed partial class DnsTcpListener : IDisposable
                             inFlight.Release();
                         }
                         request ??= _pool.Rent();
-                        io.Input.AsSpan(io.Start + 2, length).CopyTo(request.QueryBuffer);
+                        io.Input.AsSpan(io.Start + 2, length).CopyTo(request.QuerySpace(length));
                         io.Start += 2 + length;
                         var disposition = request.Prepare(length, DnsTransport.Tcp);
                         request.SetRemote(client4, remoteAddress);

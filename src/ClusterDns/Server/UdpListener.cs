@@ -72,13 +72,14 @@ internal sealed partial class UdpListener : IDisposable
     private void ReceiveLoop(Socket socket)
     {
         var request = _pool.Rent();
+        var datagram = new byte[DnsRequest.MaxMessageSize]; // received here, copied into the request (sized to the query)
         var local = (IPEndPoint)socket.LocalEndPoint!;
         while (!_stopping.IsCancellationRequested)
         {
             int received;
             try
             {
-                received = socket.ReceiveFrom(request.QueryBuffer, SocketFlags.None, request.RemoteAddress);
+                received = socket.ReceiveFrom(datagram, SocketFlags.None, request.RemoteAddress);
             }
             catch (SocketException exception) when (exception.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
             {
@@ -102,6 +103,7 @@ internal sealed partial class UdpListener : IDisposable
             }
             request.InvalidateRemote();
             request.LocalEndPoint = local;
+            datagram.AsSpan(0, received).CopyTo(request.QuerySpace(received));
             var disposition = request.Prepare(received, DnsTransport.Udp);
             ValueTask pending;
             try

@@ -83,7 +83,7 @@ public static class TestPlugins
             {
                 return new DnsResult(DnsRcode.ServFail, "relay timeout");
             }
-            reply.CopyTo(request.Response.GetBuffer());
+            reply.CopyTo(request.Response.GetBuffer(reply.Length));
             request.Response.Commit(reply.Length, Name);
             return new DnsResult(DnsRcode.NoError);
         }
@@ -227,7 +227,7 @@ public sealed class RawBytesPlugin : DnsPlugin
             reply.Answers.Add(new ARecord(new IPAddress([10, 1, 0, (byte)i])) { Name = request.QuestionName, Ttl = 30 });
         }
         var bytes = reply.ToArray(); // encoded for 64 KiB: not truncated
-        bytes.CopyTo(request.Response.GetBuffer());
+        bytes.CopyTo(request.Response.GetBuffer(bytes.Length));
         request.Response.Commit(bytes.Length, Name);
         return new ValueTask<DnsResult>(DnsResult.Success);
     }

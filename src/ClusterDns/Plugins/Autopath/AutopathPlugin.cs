@@ -102,7 +102,7 @@ public sealed class AutopathPlugin : DnsPlugin
         Reload(request, original, transport, zone);
         if (!firstResult.ServerWrites && firstReply is not null)
         {
-            firstReply.CopyTo(request.Response.GetBuffer());
+            firstReply.CopyTo(request.Response.GetBuffer(firstReply.Length));
             request.Response.Commit(firstReply.Length, Name);
         }
         return firstResult;

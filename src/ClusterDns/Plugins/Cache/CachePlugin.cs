@@ -203,7 +203,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
         var wire = entry.Wire;
         var edns = request.HasEdns;
         var length = wire.Length + EdnsEcho.Length(request.Query, request.Info);
-        var destination = request.Response.GetBuffer();
+        var destination = request.Response.GetBuffer(length);
         wire.CopyTo(destination);
         // The question as the client spelled it (same length: names are equal ignoring case, both uncompressed).
         request.Query[DnsHeader.Size..request.Info.QuestionEnd].CopyTo(destination[DnsHeader.Size..]);
@@ -277,7 +277,7 @@ public sealed partial class CachePlugin : DnsPlugin, ICacheStatistics
             {
                 return;
             }
-            var buffer = response.GetBuffer();
+            var buffer = response.EditableBytes;
             var seconds = (uint)(duration / TimeSpan.TicksPerSecond);
             for (var i = 0; i < scan.RecordCount; i++)
             {

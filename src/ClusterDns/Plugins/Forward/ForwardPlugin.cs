@@ -227,7 +227,7 @@ public sealed partial class ForwardPlugin : DnsPlugin, IPluginLifecycle, IForwar
             request.Response.WriteError(DnsRcode.ServFail, Name);
             return;
         }
-        reply.CopyTo(request.Response.GetBuffer());
+        reply.CopyTo(request.Response.GetBuffer(reply.Length));
         request.Response.Commit(reply.Length, Name);
     }
 

@@ -53,7 +53,7 @@ public sealed class HeaderPlugin(HeaderRule[] queryRules, HeaderRule[] responseR
         {
             return;
         }
-        var flags = response.GetBuffer()[2..4];
+        var flags = response.EditableBytes[2..4];
         BinaryPrimitives.WriteUInt16BigEndian(flags, Apply(BinaryPrimitives.ReadUInt16BigEndian(flags), responseRules));
         foreach (var message in response.MoreMessages)
         {

@@ -90,7 +90,7 @@ public sealed partial class HostsPlugin : DnsPlugin, IPluginLifecycle
     /// <summary>Header + the query's question + precomputed records (+ OPT when the query had one), straight into the reply buffer.</summary>
     private void WriteReply(DnsRequest request, byte[][] records)
     {
-        var buffer = request.Response.GetBuffer();
+        var buffer = request.Response.GetBuffer(request.MaxResponseSize);
         ref readonly var info = ref request.Info;
         var limit = request.MaxResponseSize - EdnsEcho.Length(request.Query, info);
         var header = new DnsHeader { Id = info.Header.Id, QuestionCount = 1 };

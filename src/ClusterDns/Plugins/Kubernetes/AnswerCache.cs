@@ -52,7 +52,7 @@ internal sealed class AnswerCache
         {
             return false; // needs truncation: the slow path does it
         }
-        var buffer = request.Response.GetBuffer();
+        var buffer = request.Response.GetBuffer(length);
         template.CopyTo(buffer);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, info.Header.Id);
         // The template holds none of the echoed bits (Store clears them): take them from this query.

@@ -40,7 +40,7 @@ public sealed class LoadbalancePlugin : DnsPlugin
         {
             return;
         }
-        if (!ShuffleInPlace(response.GetBuffer()[..response.Length]))
+        if (!ShuffleInPlace(response.EditableBytes))
         {
             ShuffleDecoded(response, response.Plugin);
         }
@@ -180,11 +180,12 @@ public sealed class LoadbalancePlugin : DnsPlugin
         Reorder(message.Authorities);
         Reorder(message.Additionals);
         var flags = message.Header.Flags;
-        var length = message.Write(response.GetBuffer());
+        var buffer = response.GetBuffer(DnsRequest.MaxMessageSize);
+        var length = message.Write(buffer);
         if (length > 0)
         {
             // Keep the original header flags (TC included) exactly.
-            BinaryPrimitives.WriteUInt16BigEndian(response.GetBuffer()[2..], flags);
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], flags);
             response.Commit(length, plugin);
         }
     }

@@ -41,7 +41,7 @@ public sealed class MinimalPlugin : DnsPlugin
         {
             return result;
         }
-        var message = response.GetBuffer()[..response.Length];
+        var message = response.EditableBytes;
         var type = Typify(message, out var answerEnd);
         if (type == ReplyKind.Unhandled)
         {

@@ -125,8 +125,10 @@ public sealed class TemplatePlugin : DnsPlugin
     /// <summary>Header, the query's question as written, the precompiled sections and (EDNS query or ederror) an OPT.</summary>
     private void WriteStatic(DnsRequest request, CompiledTemplate template)
     {
-        var buffer = request.Response.GetBuffer();
         ref readonly var info = ref request.Info;
+        var ede = template.ExtendedErrorOption;
+        var buffer = request.Response.GetBuffer(info.QuestionEnd + template.AnswerBytes!.Length + template.AuthorityBytes!.Length
+            + template.AdditionalBytes!.Length + 11 + (ede is null ? 0 : 4 + ede.Data.Length));
         request.Query[DnsHeader.Size..info.QuestionEnd].CopyTo(buffer[DnsHeader.Size..]);
         var position = info.QuestionEnd;
         template.AnswerBytes.CopyTo(buffer[position..]);
@@ -145,7 +147,6 @@ public sealed class TemplatePlugin : DnsPlugin
             AuthorityCount = (ushort)template.Authority!.Count,
             AdditionalCount = (ushort)template.Additional!.Count,
         };
-        var ede = template.ExtendedErrorOption;
         if (request.HasEdns || ede is not null)
         {
             var optionLength = ede is null ? 0 : 4 + ede.Data.Length;

@@ -122,7 +122,7 @@ public sealed class TransferPlugin : DnsPlugin
             }
             if (first)
             {
-                buffer.AsSpan(0, length).CopyTo(request.Response.GetBuffer());
+                buffer.AsSpan(0, length).CopyTo(request.Response.GetBuffer(length));
                 request.Response.Commit(length, Name);
                 first = false;
             }

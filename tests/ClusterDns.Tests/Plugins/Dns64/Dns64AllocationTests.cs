@@ -69,7 +69,7 @@ public sealed class Dns64AllocationTests : IDisposable
 
     private void Answer(DnsRequest request, byte[] query)
     {
-        query.CopyTo(request.QueryBuffer, 0);
+        query.CopyTo(request.QuerySpace(query.Length));
         var disposition = request.Prepare(query.Length, DnsTransport.Udp);
         var pending = QueryProcessor.ProcessAsync(request, disposition, _routes, NullLogger.Instance, CancellationToken.None);
         Assert.True(pending.IsCompletedSuccessfully);

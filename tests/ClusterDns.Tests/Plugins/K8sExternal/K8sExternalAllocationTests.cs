@@ -117,7 +117,7 @@ public sealed class K8sExternalAllocationTests : IAsyncLifetime
 
     private static void Answer(DnsRequest request, byte[] query, ListenerRoutes routes)
     {
-        query.CopyTo(request.QueryBuffer, 0);
+        query.CopyTo(request.QuerySpace(query.Length));
         var disposition = request.Prepare(query.Length, DnsTransport.Udp);
         var pending = QueryProcessor.ProcessAsync(request, disposition, routes, NullLogger.Instance, CancellationToken.None);
         Assert.True(pending.IsCompletedSuccessfully);

@@ -505,7 +505,7 @@ public sealed class PrometheusPluginTests
         public override ValueTask<DnsResult> ServeAsync(DnsRequest request, CancellationToken cancellationToken)
         {
             _reply ??= request.CreateReply().ToArray();
-            _reply.CopyTo(request.Response.GetBuffer());
+            _reply.CopyTo(request.Response.GetBuffer(_reply.Length));
             request.Response.Commit(_reply.Length, Name);
             request.Response.PatchId(request.Id);
             return new ValueTask<DnsResult>(DnsResult.Success);
