@@ -6,6 +6,7 @@ using ClusterDns.Tests.NodeLocal;
 using ClusterDns.Tests.TestSupport;
 using k8s;
 using k8s.Models;
+using Xunit.Abstractions;
 
 namespace ClusterDns.Tests.Deploy;
 
@@ -28,7 +29,7 @@ namespace ClusterDns.Tests.Deploy;
 /// probe answers, and SIGTERM (what the kubelet sends) removes every rule and the interface. Test-only addition to
 /// the folder: /usr/bin/setpriv (uid and capability drop after chroot, as a container runtime does it).
 /// </summary>
-public sealed partial class NodeLocalRootFilesystemTests
+public sealed partial class NodeLocalRootFilesystemTests(ITestOutputHelper output)
 {
     private const string LocalDns = "169.254.20.10";
     private const string KubeDns = "10.96.0.10";
@@ -205,6 +206,11 @@ public sealed partial class NodeLocalRootFilesystemTests
             var health = await Sh($"ip netns exec {ns} curl -s -m 10 http://{probeSpec.Host}:{probeSpec.Port}{probeSpec.Path}");
             Assert.True(health.Stdout.Trim() == "OK", $"liveness probe: {health}{context()}");
             Assert.DoesNotContain("[ERROR]", agent.Stdout, StringComparison.Ordinal);
+            // Within the memory limit the kubelet's cgroup would enforce (peak resident set after set-up and queries).
+            var peak = long.Parse(Regex.Match(await File.ReadAllTextAsync($"/proc/{agent.Id}/status"), @"VmHWM:\s+(\d+) kB").Groups[1].Value, CultureInfo.InvariantCulture) * 1024;
+            var limit = container.Resources.Limits["memory"].ToInt64();
+            output.WriteLine($"{backend}: agent peak RSS {peak / 1024} KiB, limit {limit / 1024} KiB");
+            Assert.True(peak < limit, $"the agent's peak RSS {peak} bytes exceeds the DaemonSet's memory limit {limit}");
 
             // SIGTERM: the process exits 0 and leaves no rule and no interface behind.
             await agent.SignalAsync("TERM");
