@@ -64,8 +64,10 @@ if [ -n "$nodelocal" ]; then
     # Every extension (they are small; the agent's rules need libxt_standard, libxt_tcp, libxt_udp, libxt_NOTRACK).
     cp -a "$xtables/." "$out$xtables/"
     tools="$out$ip $out$multi $out$xtables/*.so"
-    mkdir -p "$out/etc/iproute2"
-    [ -d /etc/iproute2 ] && cp -a /etc/iproute2/. "$out/etc/iproute2/"
+    # ip's names for tables, protocols, scopes (/etc/iproute2; iproute2 6.5 and later ship them in /usr/share/iproute2).
+    for d in /etc/iproute2 /usr/share/iproute2; do
+        [ -d "$d" ] && mkdir -p "$out$d" && cp -a "$d/." "$out$d/"
+    done
     [ -e /etc/protocols ] && cp -L /etc/protocols "$out/etc/protocols"
 fi
 # Libraries the executable and the runtime's native parts link against, and the ones .NET opens by name at run time.

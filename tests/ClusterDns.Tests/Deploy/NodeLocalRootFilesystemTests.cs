@@ -80,6 +80,9 @@ public sealed partial class NodeLocalRootFilesystemTests(ITestOutputHelper outpu
             var dockerfile = await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "Dockerfile"));
             Assert.Contains("deploy/rootfs.sh --nodelocal /rootfs", dockerfile, StringComparison.Ordinal);
             Assert.Contains($"ENV PATH={ImagePath}", dockerfile, StringComparison.Ordinal);
+            // Both default to the nft backend.
+            Assert.Contains("ARG IPTABLES_BACKEND=nft", dockerfile, StringComparison.Ordinal);
+            Assert.Contains("backend=${IPTABLES_BACKEND:-nft}", await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "deploy", "rootfs.sh")), StringComparison.Ordinal);
 
             // The node: its own network namespace, loopback up, kube-dns-upstream's IP routed locally.
             await Sh($"ip netns add {ns}");
@@ -257,8 +260,6 @@ public sealed partial class NodeLocalRootFilesystemTests(ITestOutputHelper outpu
             ($"{xtables}/libxt_tcp.so", "-p tcp --dport"),
             ($"{xtables}/libxt_udp.so", "-p udp --dport"),
             ("/lib64/ld-linux-x86-64.so.2", "the dynamic loader"),
-            ("/etc/protocols", "protocol names for -p"),
-            ("/etc/iproute2/rt_tables", "ip's table names"),
         ];
     }
 
