@@ -21,7 +21,7 @@ public sealed partial class NodeLocalNamespaceTests
     private const string Upstream = "10.96.5.5"; // kube-dns-upstream's cluster IP, where the cluster instance listens
 
     /// <summary>What iptables-save prints for each rule cache_app.go installs, per local IP (table, line).</summary>
-    private static IEnumerable<(string Table, string Line)> ExpectedRules(string ip) =>
+    internal static IEnumerable<(string Table, string Line)> ExpectedRules(string ip) =>
     [
         ("raw", $"-A PREROUTING -d {ip}/32 -p tcp -m tcp --dport 53 -j NOTRACK"),
         ("raw", $"-A PREROUTING -d {ip}/32 -p udp -m udp --dport 53 -j NOTRACK"),

@@ -118,6 +118,30 @@ public sealed class ClusterDnsProcess : IAsyncDisposable
         {
             info.ArgumentList.Add(argument);
         }
+        return Launch(info, workingDirectory);
+    }
+
+    /// <summary>Any command line whose process ends up as the server (e.g. a script that mounts a root filesystem and
+    /// execs the executable inside it with <c>chroot</c>): output collected and signals sent as for the others.</summary>
+    public static ClusterDnsProcess StartCommand(string workingDirectory, IReadOnlyList<string> command)
+    {
+        var info = new ProcessStartInfo(command[0])
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        for (var i = 1; i < command.Count; i++)
+        {
+            info.ArgumentList.Add(command[i]);
+        }
+        return Launch(info, workingDirectory);
+    }
+
+    private static ClusterDnsProcess Launch(ProcessStartInfo info, string workingDirectory)
+    {
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new ClusterDnsProcess(process, workingDirectory);
         process.OutputDataReceived += (_, e) => Append(result._stdout, e.Data);
