@@ -85,6 +85,8 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
     private int _fails;
     private int _probing;
     private long _avgDialTicks = TimeSpan.FromSeconds(15).Ticks;
+    private string? _udpExhausted; // the error text at the socket budget, made once
+    private string? _tcpExhausted;
     private CancellationTokenSource _stopping = new();
     private Timer? _cleaner;
 
@@ -162,14 +164,16 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         var proto = Tls is not null ? "tcp-tls" : tcp ? "tcp" : "udp";
         Interlocked.Increment(ref Counters.Requests);
         Series.Request();
-        UpstreamConnection connection;
-        try
+        var connection = Take(proto);
+        if (connection is null)
         {
-            connection = Take(proto) ?? await DialAsync(proto, cancellationToken).ConfigureAwait(false);
-        }
-        catch (DialException exception)
-        {
-            return ExchangeResult.Fail(exception.Message);
+            var dialing = DialAsync(proto, cancellationToken);
+            var dialed = dialing.IsCompletedSuccessfully ? dialing.Result : await dialing.ConfigureAwait(false);
+            if (dialed.Connection is null)
+            {
+                return ExchangeResult.Fail(dialed.Error!);
+            }
+            connection = dialed.Connection;
         }
         var id = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(2));
         var timeout = RentTimeout(ReadTimeout);
@@ -370,41 +374,51 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         }
     }
 
-    private sealed class DialException(string message) : Exception(message);
+    /// <summary>A dial's outcome: the connection, or Go's error text. Failing to dial is an answer (SERVFAIL), not an
+    /// exception: at the socket budget every query of a flood fails here, and a throw per query would cost more than
+    /// the query itself — enough to stall the receive loop that also answers everyone else.</summary>
+    private readonly record struct Dialed(UpstreamConnection? Connection, string? Error);
 
-    private async ValueTask<UpstreamConnection> DialAsync(string proto, CancellationToken cancellationToken)
+    private ValueTask<Dialed> DialAsync(string proto, CancellationToken cancellationToken)
     {
-        var network = proto == "udp" ? "udp" : "tcp";
+        var udp = proto == "udp";
         if (!SocketBudget.TryTake())
         {
-            throw new DialException($"dial {network} {EndPoint}: socket: too many open files");
+            return new(new Dialed(null, udp ? _udpExhausted ??= Exhausted("udp") : _tcpExhausted ??= Exhausted("tcp")));
         }
+        var network = udp ? "udp" : "tcp";
         Socket socket;
         try
         {
-            socket = new Socket(EndPoint.AddressFamily, proto == "udp" ? SocketType.Dgram : SocketType.Stream,
-                proto == "udp" ? ProtocolType.Udp : ProtocolType.Tcp);
+            socket = new Socket(EndPoint.AddressFamily, udp ? SocketType.Dgram : SocketType.Stream, udp ? ProtocolType.Udp : ProtocolType.Tcp);
         }
         catch (SocketException exception)
         {
             // Out of descriptors for another reason (the rest of the process): fail this query, never the server.
             SocketBudget.Return();
-            throw new DialException($"dial {network} {EndPoint}: socket: {GoErrno(exception.SocketErrorCode, exception.Message)}");
+            return new(new Dialed(null, $"dial {network} {EndPoint}: socket: {GoErrno(exception.SocketErrorCode, exception.Message)}"));
         }
-        if (proto == "udp")
+        if (!udp)
         {
-            try
-            {
-                socket.Connect(EndPoint); // no packet: just fixes the peer so ICMP errors come back to this socket
-            }
-            catch (SocketException exception)
-            {
-                SocketBudget.Return();
-                socket.Dispose();
-                throw new DialException($"dial udp {EndPoint}: connect: {GoErrno(exception.SocketErrorCode, exception.Message)}");
-            }
-            return new UpstreamConnection(socket, null, proto);
+            return ConnectStreamAsync(socket, proto, cancellationToken);
         }
+        try
+        {
+            socket.Connect(EndPoint); // no packet: just fixes the peer so ICMP errors come back to this socket
+        }
+        catch (SocketException exception)
+        {
+            SocketBudget.Return();
+            socket.Dispose();
+            return new(new Dialed(null, $"dial udp {EndPoint}: connect: {GoErrno(exception.SocketErrorCode, exception.Message)}"));
+        }
+        return new(new Dialed(new UpstreamConnection(socket, null, proto), null));
+    }
+
+    private string Exhausted(string network) => $"dial {network} {EndPoint}: socket: too many open files";
+
+    private async ValueTask<Dialed> ConnectStreamAsync(Socket socket, string proto, CancellationToken cancellationToken)
+    {
         socket.NoDelay = true;
         var dialTimeout = TimeSpan.FromTicks(Math.Clamp(2 * Interlocked.Read(ref _avgDialTicks), TimeSpan.TicksPerSecond, 30 * TimeSpan.TicksPerSecond));
         var timeout = RentTimeout(dialTimeout);
@@ -423,7 +437,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
                 stream = ssl;
                 await ssl.AuthenticateAsClientAsync(TlsOptions(), token).ConfigureAwait(false);
             }
-            return new UpstreamConnection(socket, stream, proto);
+            return new Dialed(new UpstreamConnection(socket, stream, proto), null);
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or IOException
             or System.Security.Authentication.AuthenticationException)
@@ -437,7 +451,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
                 SocketException socketError => "connect: " + GoErrno(socketError.SocketErrorCode, socketError.Message),
                 _ => "tls: " + exception.Message,
             };
-            throw new DialException($"dial tcp {EndPoint}: {reason}");
+            return new Dialed(null, $"dial tcp {EndPoint}: {reason}");
         }
         finally
         {
@@ -545,7 +559,13 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
         UpstreamConnection? connection = null;
         try
         {
-            connection = await DialAsync(proto, timeout.Token).ConfigureAwait(false);
+            var dialed = await DialAsync(proto, timeout.Token).ConfigureAwait(false);
+            if (dialed.Connection is null)
+            {
+                LogHealthCheckFailed(_logger, To, dialed.Error!);
+                return false;
+            }
+            connection = dialed.Connection;
             var reply = new byte[ushort.MaxValue];
             if (connection.Stream is null)
             {
@@ -566,7 +586,7 @@ internal sealed partial class Upstream : IUpstreamStatistics, IDisposable
             return size >= DnsHeader.Size && BinaryPrimitives.ReadUInt16BigEndian(reply) == id;
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or IOException
-            or ObjectDisposedException or DialException)
+            or ObjectDisposedException)
         {
             LogHealthCheckFailed(_logger, To, exception is OperationCanceledException ? "i/o timeout" : exception.Message);
             return false;
