@@ -77,43 +77,4 @@ public sealed class KubeconfigReaderTests
             Directory.Delete(dir, true);
         }
     }
-
-    public static TheoryData<string, WatchEventType, string?> WatchLines => new()
-    {
-        { """{"type":"ADDED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"a","namespace":"ns"},"spec":{"clusterIP":"10.0.0.1"}}}""", WatchEventType.Added, "a" },
-        { """{"object":{"metadata":{"name":"b"}},"type":"MODIFIED"}""", WatchEventType.Modified, "b" },
-        { """{"type":"DELETED","extra":[1,2],"object":{"metadata":{"name":"c","creationTimestamp":"2024-01-02T03:04:05Z"}}}""", WatchEventType.Deleted, "c" },
-        { """{"type":"BOOKMARK","object":{"kind":"Service","metadata":{"resourceVersion":"42"}}}""", WatchEventType.Bookmark, null },
-    };
-
-    [Theory]
-    [MemberData(nameof(WatchLines))]
-    public void Watch_event_lines_read_through_the_generated_metadata(string line, WatchEventType type, string? name)
-    {
-        var service = KubernetesJson.Deserialize<Watcher<V1Service>.WatchEvent>(line);
-        Assert.Equal(type, service.Type);
-        Assert.Equal(name, service.Object.Metadata.Name);
-        var generic = KubernetesJson.Deserialize<Watcher<KubernetesObject>.WatchEvent>(line);
-        Assert.Equal(type, generic.Type);
-        var untyped = KubernetesJson.Deserialize<Watcher<object>.WatchEvent>(line);
-        Assert.IsType<System.Text.Json.JsonElement>(untyped.Object);
-
-        var again = KubernetesJson.Deserialize<Watcher<V1Service>.WatchEvent>(KubernetesJson.Serialize(service));
-        Assert.Equal(type, again.Type);
-        Assert.Equal(name, again.Object.Metadata.Name);
-    }
-
-    [Fact]
-    public void Watch_status_events_and_service_imports_have_metadata()
-    {
-        var status = KubernetesJson.Deserialize<Watcher<V1Status>.WatchEvent>(
-            """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","code":410,"reason":"Expired"}}""");
-        Assert.Equal(WatchEventType.Error, status.Type);
-        Assert.Equal(410, status.Object.Code);
-        var import = KubernetesJson.Deserialize<V1Alpha1ServiceImport>(
-            """{"metadata":{"name":"x","namespace":"y"},"spec":{"type":"ClusterSetIP","ips":["10.1.1.1"],"ports":[{"port":53,"protocol":"UDP"}]}}""");
-        Assert.Equal("10.1.1.1", Assert.Single(import.Spec!.Ips!));
-        Assert.Throws<System.Text.Json.JsonException>(() =>
-            KubernetesJson.Deserialize<Watcher<V1Service>.WatchEvent>("""{"type":"EXPLODED","object":{}}"""));
-    }
 }
