@@ -77,4 +77,82 @@ public sealed class KubeconfigReaderTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public async Task Exec_credential_plugins_give_the_token_and_run_again_when_it_expires()
+    {
+        var dir = Directory.CreateTempSubdirectory("clusterdns-exec-").FullName;
+        try
+        {
+            // The plugin counts its runs and answers an already expired token, so every request runs it again.
+            var script = Path.Combine(dir, "plugin.sh");
+            File.WriteAllText(script, """
+                #!/bin/sh
+                n=$(($(cat "$COUNT_FILE" 2>/dev/null || echo 0) + 1)); echo $n > "$COUNT_FILE"
+                case "$KUBERNETES_EXEC_INFO" in *'"apiVersion":"client.authentication.k8s.io/v1"'*) ;; *) exit 3 ;; esac
+                printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-%s-%s","expirationTimestamp":"2000-01-01T00:00:00Z"}}' "$n" "$1"
+                """);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            var count = Path.Combine(dir, "count");
+            var file = Path.Combine(dir, "config");
+            File.WriteAllText(file, $$"""
+                apiVersion: v1
+                kind: Config
+                current-context: c
+                clusters:
+                - name: k
+                  cluster: {server: "http://0.0.0.0:8080"}
+                contexts:
+                - name: c
+                  context: {cluster: k, user: e}
+                users:
+                - name: e
+                  user:
+                    exec:
+                      apiVersion: client.authentication.k8s.io/v1
+                      command: {{script}}
+                      args: [arg1]
+                      env:
+                      - {name: COUNT_FILE, value: {{count}}}
+                """);
+            var config = KubernetesConnection.BuildConfig(new KubernetesConnectionOptions { Kubeconfig = file });
+            Assert.Equal("http://127.0.0.1:8080/", config.Host);
+            Assert.Equal("tok-1-arg1", config.AccessToken);
+            var provider = Assert.IsType<ExecCredentialPlugin>(config.TokenProvider);
+            Assert.Equal("tok-2-arg1", (await provider.GetAuthenticationHeaderAsync(CancellationToken.None)).Parameter);
+            Assert.Equal("tok-3-arg1", (await provider.GetAuthenticationHeaderAsync(CancellationToken.None)).Parameter);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    public static TheoryData<string, string, string> BadExecAnswers => new()
+    {
+        { "other api version", """{"apiVersion":"v9","status":{"token":"t"}}""", "api version v9 does not match" },
+        { "no token or certificate", """{"apiVersion":"client.authentication.k8s.io/v1","status":{}}""", "missing token" },
+        { "not JSON", "oops", "failed deserialization" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadExecAnswers))]
+    public void Bad_exec_answers_are_refused(string name, string answer, string error)
+    {
+        var e = Assert.Throws<KubeConfigException>(() => ExecCredentialPlugin.Parse(answer, "client.authentication.k8s.io/v1"));
+        Assert.True(e.Message.Contains(error, StringComparison.Ordinal), $"{name}: {e.Message}");
+    }
+
+    [Fact]
+    public void Exec_answers_with_a_client_certificate_and_an_expiry_are_read()
+    {
+        var status = ExecCredentialPlugin.Parse("""
+            {"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{"interactive":false},
+             "status":{"clientCertificateData":"CERT","clientKeyData":"KEY","expirationTimestamp":"2030-01-02T03:04:05Z"}}
+            """, "client.authentication.k8s.io/v1beta1");
+        Assert.Equal(new ExecCredentialStatus(null, "CERT", "KEY", new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero)), status);
+    }
 }
