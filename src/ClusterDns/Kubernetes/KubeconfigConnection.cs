@@ -279,8 +279,8 @@ internal sealed class ExecCredentialPlugin(ExternalExecution exec) : ITokenProvi
             throw new KubeConfigException($"external exec failed due to: {e.Message}");
         }
         var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(Timeout))
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(Timeout) || !stdout.Wait(Timeout))
         {
             process.Kill(entireProcessTree: true);
             throw new KubeConfigException($"external exec failed due to timeout ({Timeout})");
@@ -289,7 +289,7 @@ internal sealed class ExecCredentialPlugin(ExternalExecution exec) : ITokenProvi
         {
             throw new KubeConfigException($"external exec failed with exit code {process.ExitCode}: {stderr.Result.Trim()}");
         }
-        return Parse(stdout, exec.ApiVersion);
+        return Parse(stdout.Result, exec.ApiVersion);
     }
 
     /// <summary>Reads an <c>ExecCredential</c>: its apiVersion must be the one asked for, and it must hold a token
