@@ -155,4 +155,49 @@ public sealed class KubeconfigReaderTests
             """, "client.authentication.k8s.io/v1beta1");
         Assert.Equal(new ExecCredentialStatus(null, "CERT", "KEY", new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero)), status);
     }
+
+    public static TheoryData<string, string, string?> AuthProviders => new()
+    {
+        { "azure stored token", "{name: azure, config: {access-token: az-token}}", "az-token" },
+        { "oidc id-token without refresh", "{name: oidc, config: {id-token: id-tok}}", "id-tok" },
+        { "gcp refused", "{name: gcp, config: {access-token: t, cmd-path: gcloud}}", null },
+        { "oidc refresh refused", "{name: oidc, config: {id-token: i, refresh-token: r, client-id: c, idp-issuer-url: 'https://idp'}}", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(AuthProviders))]
+    public void Legacy_auth_providers_use_their_stored_token_or_are_refused(string name, string provider, string? token)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, $$$"""
+                apiVersion: v1
+                kind: Config
+                current-context: c
+                clusters:
+                - {name: k, cluster: {server: "http://127.0.0.1:8080"}}
+                contexts:
+                - {name: c, context: {cluster: k, user: u}}
+                users:
+                - name: u
+                  user:
+                    auth-provider: {{{provider}}}
+                """);
+            var options = new KubernetesConnectionOptions { Kubeconfig = file };
+            if (token is null)
+            {
+                var e = Assert.Throws<KubeConfigException>(() => KubernetesConnection.BuildConfig(options));
+                Assert.True(e.Message.Contains("not supported", StringComparison.Ordinal), $"{name}: {e.Message}");
+            }
+            else
+            {
+                Assert.True(token == KubernetesConnection.BuildConfig(options).AccessToken, name);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }
