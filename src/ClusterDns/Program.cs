@@ -14,7 +14,6 @@ internal static partial class Program
 {
     private static int Main(string[] args)
     {
-        Kubernetes.KubernetesJsonSetup.Initialize();
         var conf = new Option<string?>("-conf") { Recursive = true, Description = "Corefile to load (default: ./Corefile; 'stdin' reads standard input)" };
         var port = new Option<int>("-dns.port", "-p") { Recursive = true, Description = "Default port for server blocks without one", DefaultValueFactory = _ => 53 };
         var plugins = new Option<bool>("-plugins") { Description = "List the plugins this build has and exit" };

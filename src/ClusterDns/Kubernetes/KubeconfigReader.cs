@@ -9,7 +9,7 @@ namespace ClusterDns.Kubernetes;
 /// Reads a kubeconfig file into the client's <see cref="K8SConfiguration"/> with YamlDotNet's representation model
 /// (no reflection), so it works in the native AOT build: the client's own loader goes through <c>KubernetesYaml</c>,
 /// whose reflection-based deserializer does not survive trimming. Reads every field
-/// <see cref="k8s.KubernetesClientConfiguration.BuildConfigFromConfigObject"/> uses: clusters (server, CA file or data,
+/// <see cref="KubeconfigConnection"/> uses (as the client's BuildConfigFromConfigObject does): clusters (server, CA file or data,
 /// TLS server name, insecure-skip-tls-verify), users (client certificate and key as files or data, token, basic auth,
 /// exec, auth-provider, impersonation), contexts and current-context.
 /// </summary>

@@ -1,6 +1,4 @@
-using System.Runtime.CompilerServices;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +7,7 @@ namespace ClusterDns.Kubernetes;
 /// <summary>Cluster data from the Kubernetes API: one list/watch reflector per watched resource (docs/kubernetes-dns.md §8.2).</summary>
 public sealed class KubernetesClusterSource : IClusterSource
 {
-    private readonly IKubernetes _client;
+    private readonly KubernetesApiClient _client;
     private readonly bool _ownsClient;
     private readonly WatchOptions _options;
     private readonly ILogger _logger;
@@ -19,17 +17,17 @@ public sealed class KubernetesClusterSource : IClusterSource
     private readonly List<Task> _loops = [];
     private int _started;
 
-    public KubernetesClusterSource(IKubernetes client, WatchOptions options, ILoggerFactory loggerFactory)
+    public KubernetesClusterSource(KubernetesApiClient client, WatchOptions options, ILoggerFactory loggerFactory)
         : this(client, false, options, loggerFactory)
     {
     }
 
     public KubernetesClusterSource(KubernetesClientConfiguration config, WatchOptions options, ILoggerFactory loggerFactory)
-        : this(new k8s.Kubernetes(config), true, options, loggerFactory)
+        : this(new KubernetesApiClient(config), true, options, loggerFactory)
     {
     }
 
-    private KubernetesClusterSource(IKubernetes client, bool ownsClient, WatchOptions options, ILoggerFactory loggerFactory)
+    private KubernetesClusterSource(KubernetesApiClient client, bool ownsClient, WatchOptions options, ILoggerFactory loggerFactory)
     {
         _client = client;
         _ownsClient = ownsClient;
@@ -54,46 +52,21 @@ public sealed class KubernetesClusterSource : IClusterSource
         // The loops live until DisposeAsync; ct only guards the start itself.
         ct.ThrowIfCancellationRequested();
         var o = _options;
-        var core = _client.CoreV1;
         var starts = new List<Func<Task>>
         {
-            Loop(new ResourceApi<V1Namespace>(
-                    async (cont, limit, c) => Page(await core.ListNamespaceAsync(continueParameter: cont, limit: limit,
-                        labelSelector: o.NamespaceLabelSelector, cancellationToken: c).ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => OwnedWatch<V1Namespace, V1NamespaceList>(w => core.ListNamespaceWithHttpMessagesAsync(
-                        allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.NamespaceLabelSelector,
-                        watch: true, cancellationToken: w), onError, c)),
-                (m, _) => ModelConverter.ToNamespace(m), ClusterKinds.Namespaces),
-            Loop(new ResourceApi<V1Service>(
-                    async (cont, limit, c) => Page(await core.ListServiceForAllNamespacesAsync(continueParameter: cont, limit: limit,
-                        labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => OwnedWatch<V1Service, V1ServiceList>(w => core.ListServiceForAllNamespacesWithHttpMessagesAsync(
-                        allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
-                        watch: true, cancellationToken: w), onError, c)),
-                (m, _) => ModelConverter.ToService(m), ClusterKinds.Services),
+            Loop(Api(NamespacesPath, o.NamespaceLabelSelector, null, ApiJson.Namespace), (m, _) => ModelConverter.ToNamespace(m),
+                ClusterKinds.Namespaces),
+            Loop(Api(ServicesPath, o.LabelSelector, null, ApiJson.Service), (m, _) => ModelConverter.ToService(m), ClusterKinds.Services),
         };
         if (o.WatchEndpointSlices)
         {
-            var discovery = _client.DiscoveryV1;
-            starts.Add(Loop(new ResourceApi<V1EndpointSlice>(
-                    async (cont, limit, c) => Page(await discovery.ListEndpointSliceForAllNamespacesAsync(continueParameter: cont,
-                        limit: limit, labelSelector: o.LabelSelector, cancellationToken: c).ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => OwnedWatch<V1EndpointSlice, V1EndpointSliceList>(w =>
-                        discovery.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true, resourceVersion: rv,
-                            timeoutSeconds: timeout, labelSelector: o.LabelSelector, watch: true, cancellationToken: w), onError, c)),
-                (m, _) => ModelConverter.ToSlice(m), ClusterKinds.Slices));
+            starts.Add(Loop(Api(EndpointSlicesPath, o.LabelSelector, null, ApiJson.EndpointSlice), (m, _) => ModelConverter.ToSlice(m),
+                ClusterKinds.Slices));
         }
 
         if (o.WatchPods)
         {
-            starts.Add(Loop(new ResourceApi<V1Pod>(
-                    async (cont, limit, c) => Page(await core.ListPodForAllNamespacesAsync(continueParameter: cont, limit: limit,
-                        labelSelector: o.LabelSelector, fieldSelector: WatchOptions.PodFieldSelector, cancellationToken: c)
-                        .ConfigureAwait(false)),
-                    (rv, timeout, onError, c) => OwnedWatch<V1Pod, V1PodList>(w => core.ListPodForAllNamespacesWithHttpMessagesAsync(
-                        allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, labelSelector: o.LabelSelector,
-                        fieldSelector: WatchOptions.PodFieldSelector, watch: true, cancellationToken: w), onError, c)),
-                ConvertPod, ClusterKinds.Pods));
+            starts.Add(Loop(Api(PodsPath, o.LabelSelector, WatchOptions.PodFieldSelector, ApiJson.Pod), ConvertPod, ClusterKinds.Pods));
         }
 
         if (o.WatchMulticluster)
@@ -113,38 +86,23 @@ public sealed class KubernetesClusterSource : IClusterSource
     /// multicluster.kubernetes.io/service-name label, each with its own list/watch.</summary>
     private void AddMulticluster(List<Func<Task>> starts)
     {
-        const string group = V1Alpha1ServiceImport.KubeGroup, version = V1Alpha1ServiceImport.KubeVersion, plural = V1Alpha1ServiceImport.KubePlural;
-        var custom = _client.CustomObjects;
-        starts.Add(Loop(new ResourceApi<V1Alpha1ServiceImport>(
-                async (cont, limit, c) =>
-                {
-                    using var response = await custom.ListClusterCustomObjectWithHttpMessagesAsync<V1Alpha1ServiceImportList>(group, version,
-                        plural, continueParameter: cont, limit: limit, cancellationToken: c).ConfigureAwait(false);
-                    return Page(response.Body);
-                },
-                (rv, timeout, onError, c) => Typed<V1Alpha1ServiceImport>(custom.WatchListClusterCustomObjectAsync(group, version, plural,
-                    allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: c))),
-            (m, _) => ModelConverter.ToServiceImport(m), ClusterKinds.ServiceImports));
-
-        var discovery = _client.DiscoveryV1;
-        const string selector = ModelConverter.McsServiceNameLabel;
-        starts.Add(Loop(new ResourceApi<V1EndpointSlice>(
-                async (cont, limit, c) => Page(await discovery.ListEndpointSliceForAllNamespacesAsync(continueParameter: cont,
-                    limit: limit, labelSelector: selector, cancellationToken: c).ConfigureAwait(false)),
-                (rv, timeout, onError, c) => discovery.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true,
-                    resourceVersion: rv, timeoutSeconds: timeout, labelSelector: selector, onError: onError, cancellationToken: c)),
+        starts.Add(Loop(Api(ServiceImportsPath, null, null, ApiJson.ServiceImport), (m, _) => ModelConverter.ToServiceImport(m),
+            ClusterKinds.ServiceImports));
+        starts.Add(Loop(Api(EndpointSlicesPath, ModelConverter.McsServiceNameLabel, null, ApiJson.EndpointSlice),
             (m, _) => ModelConverter.ToMcsSlice(m), ClusterKinds.McsSlices));
     }
 
-    /// <summary>The custom-object watch yields untyped objects: read each event into <typeparamref name="T"/>.</summary>
-    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(IAsyncEnumerable<(WatchEventType, object)> events)
-    {
-        await foreach (var (type, obj) in events.ConfigureAwait(false))
-        {
-            var json = obj is System.Text.Json.JsonElement element ? element.GetRawText() : KubernetesJson.Serialize(obj);
-            yield return (type, KubernetesJson.Deserialize<T>(json));
-        }
-    }
+    // The cluster-wide collections the plugin lists and watches.
+    private const string NamespacesPath = "api/v1/namespaces";
+    private const string ServicesPath = "api/v1/services";
+    private const string PodsPath = "api/v1/pods";
+    private const string EndpointSlicesPath = "apis/discovery.k8s.io/v1/endpointslices";
+    private const string ServiceImportsPath = "apis/" + V1Alpha1ServiceImport.KubeGroup + "/" + V1Alpha1ServiceImport.KubeVersion + "/"
+        + V1Alpha1ServiceImport.KubePlural;
+
+    private ResourceApi<T> Api<T>(string path, string? labelSelector, string? fieldSelector, ModelReader<T> read) where T : class, IKubernetesObject<V1ObjectMeta> =>
+        new((cont, limit, c) => _client.ListAsync(path, labelSelector, fieldSelector, cont, limit, read, c),
+            (rv, timeout, onError, c) => _client.WatchAsync(path, labelSelector, fieldSelector, rv, timeout, read, onError, c));
 
     public Task<bool> WaitForSyncAsync(TimeSpan timeout, CancellationToken ct) => _sync.WaitAsync(timeout, _options.Time, ct);
 
@@ -186,39 +144,5 @@ public sealed class KubernetesClusterSource : IClusterSource
                 _logger.Synced();
             }
         }, _stop.Token);
-    }
-
-    /// <summary>
-    /// A watch whose HTTP response this source owns: disposed the moment the stream ends, breaks or is cancelled (a
-    /// cancellation disposes it at once, which also ends a read pending on a half-open connection). The client's own
-    /// <c>Watch…Async</c> helpers never dispose the response, so a stream the API server cut kept its socket in
-    /// CLOSE-WAIT until a garbage collection finalized it.
-    /// </summary>
-    internal static async IAsyncEnumerable<(WatchEventType, T)> OwnedWatch<T, TList>(
-        Func<CancellationToken, Task<HttpOperationResponse<TList>>> open, Action<Exception> onError,
-        [EnumeratorCancellation] CancellationToken ct)
-    {
-        var response = await open(ct).ConfigureAwait(false);
-        try
-        {
-            using var registration = ct.Register(static r => ((IDisposable)r!).Dispose(), response);
-            // Obsolete in favour of the Watch…Async helpers, which are exactly what hide the response from us.
-#pragma warning disable CS0618
-            await foreach (var item in Task.FromResult(response).WatchAsync<T, TList>(onError, ct).ConfigureAwait(false))
-            {
-                yield return item;
-            }
-#pragma warning restore CS0618
-        }
-        finally
-        {
-            response.Dispose();
-        }
-    }
-
-    private static ListPage<T> Page<T>(IItems<T> list) where T : IKubernetesObject<V1ObjectMeta>
-    {
-        var meta = ((IMetadata<V1ListMeta>)list).Metadata;
-        return new ListPage<T>(list.Items, meta?.ResourceVersion, meta?.ContinueProperty);
     }
 }

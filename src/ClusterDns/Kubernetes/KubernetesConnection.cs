@@ -40,8 +40,9 @@ public static class KubernetesConnection
     {
         if (!string.IsNullOrEmpty(o.Kubeconfig))
         {
-            // Read without the client's reflection-based YAML loader (KubeconfigReader: works in the native AOT build).
-            return KubernetesClientConfiguration.BuildConfigFromConfigObject(KubeconfigReader.Read(o.Kubeconfig), o.KubeconfigContext);
+            // Read without the client's reflection-based YAML loader (KubeconfigReader: works in the native AOT build),
+            // and mapped without the client's BuildConfigFromConfigObject (KubeconfigConnection: keeps the AOT image small).
+            return KubeconfigConnection.Build(KubeconfigReader.Read(o.Kubeconfig), o.KubeconfigContext);
         }
 
         if (!string.IsNullOrEmpty(o.Endpoint))

@@ -1,6 +1,4 @@
-using System.Net;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using ClusterDns.Plugins.Kubernetes;
 using Microsoft.Extensions.Logging;
@@ -10,7 +8,7 @@ namespace ClusterDns.Kubernetes;
 /// <summary>One page of a LIST, reduced to what the reflector needs.</summary>
 internal readonly record struct ListPage<TModel>(IList<TModel>? Items, string? ResourceVersion, string? Continue);
 
-/// <summary>The API calls for one resource type (closures over the generated client methods).</summary>
+/// <summary>The API calls for one resource type (closures over <see cref="KubernetesApiClient"/>).</summary>
 internal sealed record ResourceApi<TModel>(
     Func<string? /*continue*/, int /*limit*/, CancellationToken, Task<ListPage<TModel>>> List,
     Func<string /*rv*/, int /*timeoutSeconds*/, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, TModel)>> Watch)
@@ -343,12 +341,7 @@ internal sealed class Reflector<TModel, TInfo>
         return TimeSpan.FromMilliseconds(exp / 2 + Random.Shared.NextDouble() * exp / 2);
     }
 
-    private static bool IsGone(Exception ex) => ex switch
-    {
-        KubernetesException k => k.Status?.Code == 410,
-        HttpOperationException h => h.Response?.StatusCode == HttpStatusCode.Gone,
-        _ => false,
-    };
+    private static bool IsGone(Exception ex) => ex is KubernetesApiException { Code: 410 };
 
     private static void TryCancel(CancellationTokenSource cts)
     {

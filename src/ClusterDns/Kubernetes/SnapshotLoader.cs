@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
-using k8s;
-using k8s.Models;
 using YamlDotNet.RepresentationModel;
 
 namespace ClusterDns.Kubernetes;
@@ -54,7 +53,7 @@ public static class SnapshotLoader
             return;
         }
 
-        // YAML: convert each document to JSON so one deserializer (KubernetesJson) handles both formats.
+        // YAML: convert each document to JSON so one reader (ApiJson) handles both formats.
         var text = Encoding.UTF8.GetString(bytes);
         CheckNesting(text);
         var stream = new YamlStream();
@@ -141,27 +140,27 @@ public static class SnapshotLoader
             return;
         }
 
-        var raw = e.GetRawText();
+        var raw = JsonMarshal.GetRawUtf8Value(e);
         switch (kind)
         {
             case "Namespace":
-                if (ModelConverter.ToNamespace(KubernetesJson.Deserialize<V1Namespace>(raw)) is { } ns) acc.Namespaces.Add(ns);
+                if (ModelConverter.ToNamespace(ApiJson.Parse(raw, ApiJson.Namespace)) is { } ns) acc.Namespaces.Add(ns);
                 break;
             case "Service":
-                if (ModelConverter.ToService(KubernetesJson.Deserialize<V1Service>(raw)) is { } svc) acc.Services.Add(svc);
+                if (ModelConverter.ToService(ApiJson.Parse(raw, ApiJson.Service)) is { } svc) acc.Services.Add(svc);
                 break;
             case "EndpointSlice":
             {
-                var model = KubernetesJson.Deserialize<V1EndpointSlice>(raw);
+                var model = ApiJson.Parse(raw, ApiJson.EndpointSlice);
                 if (ModelConverter.ToSlice(model) is { } slice) acc.Slices.Add(slice);
                 if (ModelConverter.ToMcsSlice(model) is { } mcs) acc.McsSlices.Add(mcs);
                 break;
             }
             case "ServiceImport":
-                if (ModelConverter.ToServiceImport(KubernetesJson.Deserialize<V1Alpha1ServiceImport>(raw)) is { } import) acc.Imports.Add(import);
+                if (ModelConverter.ToServiceImport(ApiJson.Parse(raw, ApiJson.ServiceImport)) is { } import) acc.Imports.Add(import);
                 break;
             case "Pod":
-                var pod = KubernetesJson.Deserialize<V1Pod>(raw);
+                var pod = ApiJson.Parse(raw, ApiJson.Pod);
                 // Mirror the server-side field selector of a live pod watch (docs/kubernetes-dns.md §8.2).
                 if (pod.Status?.Phase is "Succeeded" or "Failed" or "Unknown") break;
                 if (ModelConverter.ToPod(pod) is { } p) acc.Pods.Add(p);

@@ -78,42 +78,126 @@ public sealed class KubeconfigReaderTests
         }
     }
 
-    public static TheoryData<string, WatchEventType, string?> WatchLines => new()
+    [Fact]
+    public async Task Exec_credential_plugins_give_the_token_and_run_again_when_it_expires()
     {
-        { """{"type":"ADDED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"a","namespace":"ns"},"spec":{"clusterIP":"10.0.0.1"}}}""", WatchEventType.Added, "a" },
-        { """{"object":{"metadata":{"name":"b"}},"type":"MODIFIED"}""", WatchEventType.Modified, "b" },
-        { """{"type":"DELETED","extra":[1,2],"object":{"metadata":{"name":"c","creationTimestamp":"2024-01-02T03:04:05Z"}}}""", WatchEventType.Deleted, "c" },
-        { """{"type":"BOOKMARK","object":{"kind":"Service","metadata":{"resourceVersion":"42"}}}""", WatchEventType.Bookmark, null },
+        var dir = Directory.CreateTempSubdirectory("clusterdns-exec-").FullName;
+        try
+        {
+            // The plugin counts its runs and answers an already expired token, so every request runs it again.
+            var script = Path.Combine(dir, "plugin.sh");
+            File.WriteAllText(script, """
+                #!/bin/sh
+                n=$(($(cat "$COUNT_FILE" 2>/dev/null || echo 0) + 1)); echo $n > "$COUNT_FILE"
+                case "$KUBERNETES_EXEC_INFO" in *'"apiVersion":"client.authentication.k8s.io/v1"'*) ;; *) exit 3 ;; esac
+                printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-%s-%s","expirationTimestamp":"2000-01-01T00:00:00Z"}}' "$n" "$1"
+                """);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            var count = Path.Combine(dir, "count");
+            var file = Path.Combine(dir, "config");
+            File.WriteAllText(file, $$"""
+                apiVersion: v1
+                kind: Config
+                current-context: c
+                clusters:
+                - name: k
+                  cluster: {server: "http://0.0.0.0:8080"}
+                contexts:
+                - name: c
+                  context: {cluster: k, user: e}
+                users:
+                - name: e
+                  user:
+                    exec:
+                      apiVersion: client.authentication.k8s.io/v1
+                      command: {{script}}
+                      args: [arg1]
+                      env:
+                      - {name: COUNT_FILE, value: {{count}}}
+                """);
+            var config = KubernetesConnection.BuildConfig(new KubernetesConnectionOptions { Kubeconfig = file });
+            Assert.Equal("http://127.0.0.1:8080/", config.Host);
+            Assert.Equal("tok-1-arg1", config.AccessToken);
+            var provider = Assert.IsType<ExecCredentialPlugin>(config.TokenProvider);
+            Assert.Equal("tok-2-arg1", (await provider.GetAuthenticationHeaderAsync(CancellationToken.None)).Parameter);
+            Assert.Equal("tok-3-arg1", (await provider.GetAuthenticationHeaderAsync(CancellationToken.None)).Parameter);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    public static TheoryData<string, string, string> BadExecAnswers => new()
+    {
+        { "other api version", """{"apiVersion":"v9","status":{"token":"t"}}""", "api version v9 does not match" },
+        { "no token or certificate", """{"apiVersion":"client.authentication.k8s.io/v1","status":{}}""", "missing token" },
+        { "not JSON", "oops", "failed deserialization" },
     };
 
     [Theory]
-    [MemberData(nameof(WatchLines))]
-    public void Watch_event_lines_read_through_the_generated_metadata(string line, WatchEventType type, string? name)
+    [MemberData(nameof(BadExecAnswers))]
+    public void Bad_exec_answers_are_refused(string name, string answer, string error)
     {
-        var service = KubernetesJson.Deserialize<Watcher<V1Service>.WatchEvent>(line);
-        Assert.Equal(type, service.Type);
-        Assert.Equal(name, service.Object.Metadata.Name);
-        var generic = KubernetesJson.Deserialize<Watcher<KubernetesObject>.WatchEvent>(line);
-        Assert.Equal(type, generic.Type);
-        var untyped = KubernetesJson.Deserialize<Watcher<object>.WatchEvent>(line);
-        Assert.IsType<System.Text.Json.JsonElement>(untyped.Object);
-
-        var again = KubernetesJson.Deserialize<Watcher<V1Service>.WatchEvent>(KubernetesJson.Serialize(service));
-        Assert.Equal(type, again.Type);
-        Assert.Equal(name, again.Object.Metadata.Name);
+        var e = Assert.Throws<KubeConfigException>(() => ExecCredentialPlugin.Parse(answer, "client.authentication.k8s.io/v1"));
+        Assert.True(e.Message.Contains(error, StringComparison.Ordinal), $"{name}: {e.Message}");
     }
 
     [Fact]
-    public void Watch_status_events_and_service_imports_have_metadata()
+    public void Exec_answers_with_a_client_certificate_and_an_expiry_are_read()
     {
-        var status = KubernetesJson.Deserialize<Watcher<V1Status>.WatchEvent>(
-            """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","code":410,"reason":"Expired"}}""");
-        Assert.Equal(WatchEventType.Error, status.Type);
-        Assert.Equal(410, status.Object.Code);
-        var import = KubernetesJson.Deserialize<V1Alpha1ServiceImport>(
-            """{"metadata":{"name":"x","namespace":"y"},"spec":{"type":"ClusterSetIP","ips":["10.1.1.1"],"ports":[{"port":53,"protocol":"UDP"}]}}""");
-        Assert.Equal("10.1.1.1", Assert.Single(import.Spec!.Ips!));
-        Assert.Throws<System.Text.Json.JsonException>(() =>
-            KubernetesJson.Deserialize<Watcher<V1Service>.WatchEvent>("""{"type":"EXPLODED","object":{}}"""));
+        var status = ExecCredentialPlugin.Parse("""
+            {"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{"interactive":false},
+             "status":{"clientCertificateData":"CERT","clientKeyData":"KEY","expirationTimestamp":"2030-01-02T03:04:05Z"}}
+            """, "client.authentication.k8s.io/v1beta1");
+        Assert.Equal(new ExecCredentialStatus(null, "CERT", "KEY", new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero)), status);
+    }
+
+    public static TheoryData<string, string, string?> AuthProviders => new()
+    {
+        { "azure stored token", "{name: azure, config: {access-token: az-token}}", "az-token" },
+        { "oidc id-token without refresh", "{name: oidc, config: {id-token: id-tok}}", "id-tok" },
+        { "gcp refused", "{name: gcp, config: {access-token: t, cmd-path: gcloud}}", null },
+        { "oidc refresh refused", "{name: oidc, config: {id-token: i, refresh-token: r, client-id: c, idp-issuer-url: 'https://idp'}}", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(AuthProviders))]
+    public void Legacy_auth_providers_use_their_stored_token_or_are_refused(string name, string provider, string? token)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, $$$"""
+                apiVersion: v1
+                kind: Config
+                current-context: c
+                clusters:
+                - {name: k, cluster: {server: "http://127.0.0.1:8080"}}
+                contexts:
+                - {name: c, context: {cluster: k, user: u}}
+                users:
+                - name: u
+                  user:
+                    auth-provider: {{{provider}}}
+                """);
+            var options = new KubernetesConnectionOptions { Kubeconfig = file };
+            if (token is null)
+            {
+                var e = Assert.Throws<KubeConfigException>(() => KubernetesConnection.BuildConfig(options));
+                Assert.True(e.Message.Contains("not supported", StringComparison.Ordinal), $"{name}: {e.Message}");
+            }
+            else
+            {
+                Assert.True(token == KubernetesConnection.BuildConfig(options).AccessToken, name);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 }

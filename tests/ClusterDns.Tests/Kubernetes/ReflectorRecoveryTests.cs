@@ -87,7 +87,7 @@ public sealed class ReflectorRecoveryTests(ITestOutputHelper output) : ClusterSo
         using var stall = new StallingHandler("/api/v1/services");
         var restarts = KubernetesMetrics.WatchRestarts.WithLabels("services");
         var before = restarts.Value;
-        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Server.Url }, stall);
+        using var client = new KubernetesApiClient(new KubernetesClientConfiguration { Host = Server.Url }, stall);
         var source = new KubernetesClusterSource(client, options, logs);
         try
         {

@@ -26,7 +26,7 @@ public sealed partial class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPlu
     private readonly ILogger _logger;
     private readonly Lock _rebuildGate = new();
     private IClusterSource? _source;
-    private k8s.Kubernetes? _client; // owned here only when rate limits wrap it
+    private KubernetesApiClient? _client; // owned here only when rate limits wrap it
     private bool _startupPending;
     private volatile KubernetesResolver _resolver;
     private KubernetesMetadata? _metadata;
@@ -249,7 +249,7 @@ public sealed partial class KubernetesPlugin : DnsPlugin, IAsyncDisposable, IPlu
         var config = KubernetesConnection.BuildConfig(_options.Connection);
         // apiserver_qps / apiserver_burst / apiserver_max_inflight (limits off unless set), then the REST client
         // metrics of each request as it goes out.
-        _client = new k8s.Kubernetes(config,
+        _client = new KubernetesApiClient(config,
             new ApiRateLimitHandler(_options.ApiServerQps, _options.ApiServerBurst, _options.ApiServerMaxInflight),
             new ApiRequestMetricsHandler());
         return new KubernetesClusterSource(_client, _options.ToWatchOptions(), _loggerFactory);
