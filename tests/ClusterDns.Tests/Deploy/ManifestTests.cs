@@ -38,16 +38,11 @@ public sealed partial class ManifestTests
     {
         var source = File.ReadAllText(Path.Combine(RepoRoot(), "src", "ClusterDns", "Kubernetes", "KubernetesClusterSource.cs"));
         var watched = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (Match match in ListCallRegex().Matches(source))
+        // The collections are the source's path constants: "api/v1/<resource>" (core group) or "apis/<group>/v1/<resource>".
+        // ServiceImports (multicluster only) is built from the model's group, granted by the multicluster component.
+        foreach (Match match in ListPathRegex().Matches(source))
         {
-            watched.Add(match.Groups[1].Value switch
-            {
-                "Namespace" => "/namespaces",
-                "Service" => "/services",
-                "Pod" => "/pods",
-                "EndpointSlice" => "discovery.k8s.io/endpointslices",
-                var other => "unmapped:" + other,
-            });
+            watched.Add(match.Groups[1].Value + "/" + match.Groups[2].Value);
         }
         Assert.Equal(["/namespaces", "/pods", "/services", "discovery.k8s.io/endpointslices"], watched);
         var role = Assert.Single(Load("rbac.yaml").OfType<V1ClusterRole>());
@@ -207,6 +202,6 @@ public sealed partial class ManifestTests
         return directory;
     }
 
-    [GeneratedRegex(@"\.List(\w+?)(?:ForAllNamespaces)?(?:WithHttpMessages)?Async\(")]
-    private static partial Regex ListCallRegex();
+    [GeneratedRegex(@"const string \w+Path = ""apis?/(?:([\w.]+)/)?v1/(\w+)"";")]
+    private static partial Regex ListPathRegex();
 }
